@@ -1,0 +1,55 @@
+# hotline: the two commands a new machine needs are `make run` and `make test`.
+# Both install the Debian packages they need when missing (apt-get, as root or via sudo).
+
+GO        ?= go
+BIN       := bin/hotline
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Runtime: espeak-ng speaks prompts. Build: Opus via cgo (media engine).
+# Tests: sipp and baresip as real SIP callers, sox for test audio.
+RUN_PACKAGES  := espeak-ng
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester sox
+GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
+
+.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean
+
+all: build
+
+# install-packages PKGS: apt-get install whichever of PKGS are not installed yet.
+define install-packages
+	@missing=""; for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "make: installing Debian packages:$$missing"; \
+		$(SUDO) apt-get update -q && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
+
+go-check:
+	@command -v $(GO) >/dev/null || { echo "make: Go 1.26 or newer is required (https://go.dev/dl/); put it in PATH" >&2; exit 1; }
+
+deps-run:
+	$(call install-packages,$(RUN_PACKAGES))
+
+deps-test:
+	$(call install-packages,$(TEST_PACKAGES))
+
+build: go-check deps-run
+	$(GO) build -o $(BIN) ./cmd/hotline
+
+## run: start the engine on loopback with the built-in sample flow (SIP 127.0.0.1:5060, HTTP :8080)
+run: build
+	./$(BIN) serve
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+## test: everything CI runs: formatting, vet, unit and end-to-end tests with -race
+test: go-check deps-test fmt-check vet
+	$(GO) test $(GOFLAGS_TEST) ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hotline-ivr/hotline/media"
+)
+
+// Config is the whole engine configuration: the YAML file, then flags on top. Every
+// field has a default, so `hotline serve` with neither runs on loopback with the sample
+// flow.
+type Config struct {
+	SIP   SIPConfig   `yaml:"sip"`
+	HTTP  HTTPConfig  `yaml:"http"`
+	RTP   RTPConfig   `yaml:"rtp"`
+	Flows FlowsConfig `yaml:"flows"`
+	TTS   TTSConfig   `yaml:"tts"`
+	Log   LogConfig   `yaml:"log"`
+}
+
+// SIPConfig is the SIP listener section.
+type SIPConfig struct {
+	// Listen is a list of transport:host:port (udp or tcp).
+	// Default: udp:127.0.0.1:5060 and tcp:127.0.0.1:5060.
+	Listen []string `yaml:"listen"`
+	// PublicAddress is the host written into Contact and Via headers (1:1 NAT).
+	// Default: the host of the first listen address.
+	PublicAddress string `yaml:"public_address"`
+	// UserAgent is the Server/User-Agent header value. Default: "hotline/<version>".
+	UserAgent string `yaml:"user_agent"`
+}
+
+// HTTPConfig is the HTTP listener section (health, metrics).
+type HTTPConfig struct {
+	// Listen is host:port. Default: 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+}
+
+// RTPConfig is the media section.
+type RTPConfig struct {
+	// BindAddress is the IP RTP sockets bind to. Default: 127.0.0.1.
+	BindAddress string `yaml:"bind_address"`
+	// PublicAddress is the IP written into SDP (1:1 NAT). Default: the bind address.
+	PublicAddress string `yaml:"public_address"`
+	// PortMin and PortMax bound the RTP ports (even ports, one per call). Default 10000-20000.
+	PortMin int `yaml:"port_min"`
+	PortMax int `yaml:"port_max"`
+	// Timeout ends a call whose RTP stopped this long (not while on hold); "0s" disables.
+	// Default: 30s.
+	Timeout *Duration `yaml:"timeout"`
+	// SocketBuffer is the receive and send buffer of each RTP socket in bytes. Default 524288.
+	SocketBuffer int `yaml:"socket_buffer"`
+	// Symmetric is the symmetric-RTP (NAT latching) policy: auto, any or off. Default: auto.
+	Symmetric string `yaml:"symmetric"`
+}
+
+// FlowsConfig says where flows come from and which one answers calls.
+type FlowsConfig struct {
+	// Dir holds *.yaml flow files. Default: the sample flows built into the binary.
+	Dir string `yaml:"dir"`
+	// Default is the name of the flow that answers calls. Default: "hotline".
+	Default string `yaml:"default"`
+}
+
+// TTSConfig configures prompt synthesis.
+type TTSConfig struct {
+	// EspeakPath is the espeak-ng program. Default: found in PATH.
+	EspeakPath string `yaml:"espeak_path"`
+	// Speed is the speaking rate in words per minute. Default: 160.
+	Speed int `yaml:"speed"`
+	// CacheDir keeps rendered prompts across restarts. Default: none (memory only).
+	CacheDir string `yaml:"cache_dir"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default: info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default: text.
+	Format string `yaml:"format"`
+}
+
+// Duration is a time.Duration written as "30s" or "500ms" in YAML.
+type Duration struct{ time.Duration }
+
+// UnmarshalYAML accepts Go duration strings.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 30s, 500ms)", n.Line, n.Value)
+	}
+	d.Duration = v
+	return nil
+}
+
+// Defaults, named so documentation and code agree.
+const (
+	defaultSIPListenUDP = "udp:127.0.0.1:5060"
+	defaultSIPListenTCP = "tcp:127.0.0.1:5060"
+	defaultHTTPListen   = "127.0.0.1:8080"
+	defaultRTPBind      = "127.0.0.1"
+	defaultFlow         = "hotline"
+)
+
+// DefaultConfig returns the configuration `hotline serve` runs with when given nothing.
+func DefaultConfig() Config {
+	return Config{
+		SIP:   SIPConfig{Listen: []string{defaultSIPListenUDP, defaultSIPListenTCP}, UserAgent: "hotline/" + version},
+		HTTP:  HTTPConfig{Listen: defaultHTTPListen},
+		RTP:   RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto"},
+		Flows: FlowsConfig{Default: defaultFlow},
+		TTS:   TTSConfig{Speed: 160},
+		Log:   LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// LoadConfig reads path over the defaults. Unknown keys are errors, so a typo in a
+// key is reported instead of silently ignored.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	// An empty file (io.EOF) means "all defaults".
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(c.SIP.Listen) == 0 {
+		bad("sip.listen: at least one listen address is required")
+	}
+	for _, l := range c.SIP.Listen {
+		if _, err := parseListen(l); err != nil {
+			bad("sip.listen: %v", err)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen: %q: %v", c.HTTP.Listen, err)
+	}
+	if _, err := netip.ParseAddr(c.RTP.BindAddress); err != nil {
+		bad("rtp.bind_address: %q is not an IP address", c.RTP.BindAddress)
+	}
+	if c.RTP.PublicAddress != "" {
+		if _, err := netip.ParseAddr(c.RTP.PublicAddress); err != nil {
+			bad("rtp.public_address: %q is not an IP address", c.RTP.PublicAddress)
+		}
+	}
+	if c.RTP.PortMin < 1024 || c.RTP.PortMax > 65534 || c.RTP.PortMin >= c.RTP.PortMax {
+		bad("rtp.port_min/port_max: %d-%d is not a range within 1024-65534", c.RTP.PortMin, c.RTP.PortMax)
+	}
+	if c.RTP.Timeout != nil && c.RTP.Timeout.Duration < 0 {
+		bad("rtp.timeout: must not be negative")
+	}
+	if c.RTP.SocketBuffer < 0 {
+		bad("rtp.socket_buffer: must not be negative")
+	}
+	if _, err := media.ParseLatch(c.RTP.Symmetric); err != nil {
+		bad("rtp.symmetric: %v", err)
+	}
+	if c.Flows.Default == "" {
+		bad("flows.default: a flow name is required")
+	}
+	if c.TTS.Speed < 80 || c.TTS.Speed > 450 {
+		bad("tts.speed: %d is outside 80-450 words per minute", c.TTS.Speed)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level: %q (want debug, info, warn or error)", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format: %q (want text or json)", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+type listenAddr struct{ transport, addr string }
+
+func parseListen(s string) (listenAddr, error) {
+	transport, addr, ok := strings.Cut(s, ":")
+	if !ok || (transport != "udp" && transport != "tcp") {
+		return listenAddr{}, fmt.Errorf("%q: want udp:host:port or tcp:host:port", s)
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return listenAddr{}, fmt.Errorf("%q: %v", s, err)
+	} else if _, err := strconv.Atoi(port); err != nil {
+		return listenAddr{}, fmt.Errorf("%q: port %q is not a number", s, port)
+	}
+	return listenAddr{transport, addr}, nil
+}
+
+// parsePortRange reads "10000-20000".
+func parsePortRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: want MIN-MAX", s)
+	}
+	a, err1 := strconv.Atoi(lo)
+	b, err2 := strconv.Atoi(hi)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q: want MIN-MAX with numbers", s)
+	}
+	return a, b, nil
+}

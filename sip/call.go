@@ -1,0 +1,501 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/sip/sdp"
+)
+
+var (
+	// ErrCallEnded is returned by call operations after the call ended.
+	ErrCallEnded = errors.New("sip: call ended")
+	// ErrNotAnswered is returned by Play before Answer or EarlyMedia started the media.
+	ErrNotAnswered = errors.New("sip: call has no media yet (answer it first)")
+	errNoAck       = errors.New("sip: no ACK for 2xx within 64*T1")
+)
+
+// Why a call ended: bounded values used as the metric label and in the call record.
+const (
+	causeCallerBye  = "caller_bye"
+	causeEngineBye  = "engine_bye"
+	causeCancel     = "cancel"
+	causeRejected   = "rejected"
+	causeRTPTimeout = "rtp_timeout"
+	causeNoAck      = "no_ack"
+	causeShutdown   = "shutdown"
+	causeBadAnswer  = "bad_answer"
+)
+
+type callState int
+
+const (
+	stateTrying    callState = iota // 100 Trying sent
+	stateRinging                    // 180 Ringing sent
+	stateEarly                      // 183 with SDP sent, early media flowing
+	stateAnswered                   // 2xx sent, ACK awaited
+	stateConfirmed                  // ACK received (RFC 3261 §13.3.1.4)
+	stateEnded
+)
+
+// Info describes a call as the caller presented it.
+type Info struct {
+	CallID    string
+	Caller    string // user part of the From URI (the caller's number)
+	Called    string // user part of the Request-URI (the number dialled)
+	From, To  string // the full From and To header values
+	Transport string // "udp" or "tcp"
+	Source    netip.AddrPort
+	UserAgent string
+}
+
+// Call is one inbound SIP call (the UAS side of an INVITE dialog) with its RTP session.
+// It is safe for concurrent use; the handler drives it while SIP requests from the
+// caller (ACK, BYE, INFO, re-INVITE, CANCEL) update it.
+type Call struct {
+	srv  *Server
+	info Info
+	log  *slog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+
+	invite   *gosip.Request
+	tx       gosip.ServerTransaction
+	key      dialogKey
+	received time.Time
+	media    *media.Session
+
+	mu           sync.Mutex
+	state        callState
+	hangingUp    bool
+	offer        *sdp.Session // the caller's last offer; nil while a late offer is pending
+	neg          sdp.Negotiated
+	local        *sdp.Session // our last SDP (answer, or offer for late-offer calls)
+	origin       sdp.Origin
+	remoteTarget gosip.Uri
+	remoteCSeq   uint32
+	localCSeq    uint32
+	pending      *pendingAck
+	reinviting   bool
+	confirmed    chan struct{} // closed when the initial 2xx is ACKed
+	finalized    chan struct{} // closed once a final response to the INVITE went out (or the call ended)
+	finalOnce    sync.Once
+	cause        string
+	answeredAt   time.Time
+	endedAt      time.Time
+	ended        chan struct{}
+}
+
+type pendingAck struct {
+	cseq uint32
+	ch   chan *gosip.Request
+}
+
+func newTag() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ID is the SIP Call-ID, the key of the call in logs and records.
+func (c *Call) ID() string { return c.info.CallID }
+
+// Info returns how the caller presented the call.
+func (c *Call) Info() Info { return c.info }
+
+// Caller is the calling number (From user part).
+func (c *Call) Caller() string { return c.info.Caller }
+
+// Called is the dialled number (Request-URI user part).
+func (c *Call) Called() string { return c.info.Called }
+
+// Logger is the call's logger; every line carries the call_id.
+func (c *Call) Logger() *slog.Logger { return c.log }
+
+// Done is closed when the call has ended and its media is released.
+func (c *Call) Done() <-chan struct{} { return c.ended }
+
+// Cause tells why the call ended ("" while it is up).
+func (c *Call) Cause() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cause
+}
+
+// Codec names the negotiated audio codec ("" before negotiation).
+func (c *Call) Codec() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.neg.Codec.Name
+}
+
+// MediaStats returns the call's RTP packet counts.
+func (c *Call) MediaStats() media.Stats { return c.media.Stats() }
+
+// SampleRate is the PCM rate prompts must be rendered at for this call.
+func (c *Call) SampleRate() int { return c.media.SampleRate() }
+
+// Digits delivers the caller's DTMF digits, once each, from RFC 4733 or SIP INFO.
+func (c *Call) Digits() <-chan byte { return c.media.Digits() }
+
+// Play sends audio to the caller; see media.Session.Play.
+func (c *Call) Play(ctx context.Context, src media.Source) error {
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	switch {
+	case st == stateEnded:
+		return ErrCallEnded
+	case st != stateEarly && st < stateAnswered:
+		return ErrNotAnswered
+	}
+	return c.media.Play(ctx, src)
+}
+
+// Ring sends 180 Ringing: the caller hears ringback from their own side.
+func (c *Call) Ring(ctx context.Context) error {
+	c.mu.Lock()
+	if c.state != stateTrying {
+		defer c.mu.Unlock()
+		if c.state == stateEnded {
+			return ErrCallEnded
+		}
+		return nil
+	}
+	c.state = stateRinging
+	c.mu.Unlock()
+	return c.srv.send(c.tx, c.invite, c.inviteResponse(180, "Ringing", nil))
+}
+
+// EarlyMedia sends 183 Session Progress with the SDP answer and starts the media, so
+// prompts play before the call is answered (and before it is billed). A late-offer
+// INVITE cannot carry early media without reliable provisional responses (RFC 3262),
+// so such a call gets 180 Ringing instead and hears audio after Answer.
+func (c *Call) EarlyMedia(ctx context.Context) error {
+	c.mu.Lock()
+	switch {
+	case c.state == stateEnded:
+		c.mu.Unlock()
+		return ErrCallEnded
+	case c.state >= stateEarly:
+		c.mu.Unlock()
+		return nil
+	case c.offer == nil:
+		c.mu.Unlock()
+		return c.Ring(ctx)
+	}
+	c.state = stateEarly
+	body := c.local.Marshal()
+	c.mu.Unlock()
+	c.media.Start()
+	return c.srv.send(c.tx, c.invite, c.inviteResponse(183, "Session Progress", body))
+}
+
+// Answer sends 200 OK and returns once the caller's ACK confirmed the dialog (RFC 3261
+// §13.3.1.4: the 2xx is retransmitted until then). For a late-offer INVITE the 200
+// carries our offer and the ACK the caller's answer.
+func (c *Call) Answer(ctx context.Context) error {
+	c.mu.Lock()
+	switch c.state {
+	case stateEnded:
+		c.mu.Unlock()
+		return ErrCallEnded
+	case stateAnswered, stateConfirmed:
+		c.mu.Unlock()
+		return nil
+	}
+	c.state = stateAnswered
+	late := c.offer == nil
+	if late {
+		c.local = sdp.Offer(c.srv.sdpConfig(), c.localMediaAddr(), c.nextOrigin(), sdp.SendRecv)
+	}
+	body := c.local.Marshal()
+	c.answeredAt = time.Now()
+	c.mu.Unlock()
+
+	if !late {
+		c.media.Start()
+	}
+	c.srv.metrics.setup.Observe(time.Since(c.received).Seconds())
+	res := c.inviteResponse(200, "OK", body)
+	ack, err := c.send2xx(ctx, c.tx, c.invite, res, c.invite.CSeq().SeqNo, c.markFinal)
+	if err != nil {
+		if errors.Is(err, errNoAck) {
+			c.log.Warn("no ACK for 200 OK; ending call")
+			c.markConfirmed() // RFC 3261 §13.3.1.4: confirmed, but end it with a BYE
+			_ = c.hangup(context.WithoutCancel(ctx), causeNoAck, 0)
+		}
+		return err
+	}
+	c.markConfirmed()
+	c.log.Info("call answered", "codec", c.Codec())
+	if late {
+		if err := c.takeAnswer(ack); err != nil {
+			c.log.Warn("late offer: unusable answer in ACK; ending call", "error", err)
+			_ = c.hangup(context.WithoutCancel(ctx), causeBadAnswer, 0)
+			return err
+		}
+		c.media.Start()
+	}
+	return nil
+}
+
+// markFinal releases the INVITE handler once the transaction has its final response.
+func (c *Call) markFinal() { c.finalOnce.Do(func() { close(c.finalized) }) }
+
+func (c *Call) markConfirmed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == stateAnswered {
+		c.state = stateConfirmed
+	}
+	select {
+	case <-c.confirmed:
+	default:
+		close(c.confirmed)
+	}
+}
+
+// takeAnswer applies the SDP answer a caller put in the ACK of a late-offer call.
+func (c *Call) takeAnswer(ack *gosip.Request) error {
+	if len(ack.Body()) == 0 {
+		return errors.New("ACK carries no SDP answer")
+	}
+	ans, err := sdp.Parse(ack.Body())
+	if err != nil {
+		return fmt.Errorf("parse SDP answer in ACK: %w", err)
+	}
+	c.mu.Lock()
+	offer := c.local
+	c.mu.Unlock()
+	neg, err := sdp.NegotiateAnswer(offer, ans, c.srv.sdpConfig())
+	if err != nil {
+		return fmt.Errorf("negotiate SDP answer in ACK: %w", err)
+	}
+	c.mu.Lock()
+	c.offer = ans
+	c.mu.Unlock()
+	return c.applyNegotiated(neg)
+}
+
+// Hangup ends the call from the engine's side: BYE when answered, otherwise a final
+// 480 response to the INVITE. It returns when the call is over.
+func (c *Call) Hangup(ctx context.Context) error {
+	return c.hangup(ctx, causeEngineBye, 480)
+}
+
+// hangup ends the call with cause; code is the final response used before answer.
+func (c *Call) hangup(ctx context.Context, cause string, code int) error {
+	c.mu.Lock()
+	if c.state == stateEnded || c.hangingUp {
+		c.mu.Unlock()
+		select {
+		case <-c.ended:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	c.hangingUp = true
+	st := c.state
+	c.mu.Unlock()
+
+	switch {
+	case st < stateAnswered:
+		if cause == causeEngineBye {
+			cause = causeRejected
+		}
+		if code == 0 {
+			code = 480
+		}
+		res := c.inviteResponse(code, reasonPhrase(code), nil)
+		if code == 503 {
+			res.AppendHeader(gosip.NewHeader("Retry-After", "5"))
+		}
+		if err := c.srv.send(c.tx, c.invite, res); err != nil {
+			c.log.Debug("final response failed", "error", err)
+		}
+		c.markFinal()
+	default:
+		// RFC 3261 §15: no BYE on a dialog before the ACK for our 2xx arrived (or timed out).
+		select {
+		case <-c.confirmed:
+		case <-ctx.Done():
+		case <-time.After(64 * gosip.T1):
+		}
+		if err := c.sendBye(ctx); err != nil {
+			c.log.Warn("BYE failed", "error", err)
+		}
+	}
+	c.terminate(cause)
+	return nil
+}
+
+// terminate releases the call: context, media, dialog table, metrics. Idempotent.
+func (c *Call) terminate(cause string) {
+	c.mu.Lock()
+	if c.state == stateEnded {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateEnded
+	c.cause = cause
+	c.endedAt = time.Now()
+	answered := c.answeredAt
+	c.mu.Unlock()
+
+	c.stop()
+	c.markFinal()
+	c.media.Close()
+	c.srv.forget(c)
+	c.srv.metrics.callsEnded.WithLabelValues("inbound", c.info.Transport, cause).Inc()
+	c.srv.metrics.callsActive.Dec()
+	attrs := []any{"cause", cause, "duration", c.endedAt.Sub(c.received).Round(time.Millisecond)}
+	if !answered.IsZero() {
+		attrs = append(attrs, "talk", c.endedAt.Sub(answered).Round(time.Millisecond))
+	}
+	st := c.media.Stats()
+	attrs = append(attrs, "rtp_sent", st.PacketsSent, "rtp_received", st.PacketsReceived)
+	c.log.Info("call ended", attrs...)
+	close(c.ended)
+}
+
+// inviteResponse builds a response to the initial INVITE carrying our To tag (the same
+// on every response, RFC 3261 §8.2.6.2) and, for dialog-creating responses, our Contact.
+func (c *Call) inviteResponse(code int, reason string, body []byte) *gosip.Response {
+	res := gosip.NewResponseFromRequest(c.invite, code, reason, body)
+	c.decorate(res, code, body)
+	return res
+}
+
+func (c *Call) decorate(res *gosip.Response, code int, body []byte) {
+	if to := res.To(); to != nil && code > 100 {
+		to.Params.Add("tag", c.key.localTag)
+	}
+	if code >= 180 && code < 300 {
+		res.AppendHeader(c.srv.contactHeader(c.info.Transport))
+	}
+	if len(body) > 0 {
+		res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
+	}
+}
+
+// send2xx sends a 2xx to an INVITE and retransmits it (T1 doubling up to T2) until the
+// matching ACK arrives or 64*T1 passes (RFC 3261 §13.3.1.4, RFC 6026 §7.1).
+// sent, when not nil, runs once the first 2xx is on the wire.
+func (c *Call) send2xx(ctx context.Context, tx gosip.ServerTransaction, req *gosip.Request, res *gosip.Response, cseq uint32, sent func()) (*gosip.Request, error) {
+	ch := make(chan *gosip.Request, 1)
+	c.mu.Lock()
+	c.pending = &pendingAck{cseq: cseq, ch: ch}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		if c.pending != nil && c.pending.ch == ch {
+			c.pending = nil
+		}
+		c.mu.Unlock()
+	}()
+	err := c.srv.send(tx, req, res)
+	if sent != nil {
+		sent()
+	}
+	if err != nil {
+		return nil, err
+	}
+	interval := gosip.T1
+	retransmit := time.NewTimer(interval)
+	defer retransmit.Stop()
+	giveUp := time.NewTimer(64 * gosip.T1)
+	defer giveUp.Stop()
+	for {
+		select {
+		case ack := <-ch:
+			return ack, nil
+		case <-retransmit.C:
+			_ = tx.Respond(res)
+			interval = min(2*interval, gosip.T2)
+			retransmit.Reset(interval)
+		case <-giveUp.C:
+			return nil, errNoAck
+		case <-c.ctx.Done():
+			return nil, ErrCallEnded
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (c *Call) localMediaAddr() netip.AddrPort {
+	ip := c.srv.cfg.MediaIP
+	if !ip.IsValid() {
+		ip = c.media.LocalAddr().Addr()
+	}
+	return netip.AddrPortFrom(ip, c.media.LocalAddr().Port())
+}
+
+// nextOrigin returns the o= line for a new version of our SDP (RFC 3264 §8: the
+// version increases by one with each change). Callers hold c.mu.
+func (c *Call) nextOrigin() sdp.Origin {
+	c.origin.SessionVersion++
+	return c.origin
+}
+
+// applyNegotiated configures the RTP session from an offer/answer result.
+func (c *Call) applyNegotiated(neg sdp.Negotiated) error {
+	cd, ok := c.srv.codecFor(neg.Codec)
+	if !ok {
+		return fmt.Errorf("negotiated codec %s/%d is not available", neg.Codec.Name, neg.Codec.ClockRate)
+	}
+	dtmfPT := -1
+	if neg.DTMF != nil {
+		dtmfPT = int(neg.DTMF.PT)
+	}
+	ptime := time.Duration(neg.Ptime) * time.Millisecond
+	if ptime == 0 {
+		ptime = c.srv.cfg.Ptime
+	}
+	p := media.Params{
+		Codec:           cd,
+		PayloadType:     neg.Codec.PT,
+		DTMFPayloadType: dtmfPT,
+		Remote:          neg.Remote,
+		Ptime:           ptime,
+		Send:            neg.Direction == sdp.SendRecv || neg.Direction == sdp.SendOnly,
+		Recv:            neg.Direction == sdp.SendRecv || neg.Direction == sdp.RecvOnly,
+		SignalingSource: c.info.Source.Addr(),
+	}
+	if err := c.media.Configure(p); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.neg = neg
+	c.mu.Unlock()
+	return nil
+}
+
+func reasonPhrase(code int) string {
+	switch code {
+	case 480:
+		return "Temporarily Unavailable"
+	case 486:
+		return "Busy Here"
+	case 487:
+		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 503:
+		return "Service Unavailable"
+	case 603:
+		return "Decline"
+	}
+	return "Error"
+}

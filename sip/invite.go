@@ -1,0 +1,292 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"mime"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	gosip "github.com/emiago/sipgo/sip"
+
+	"github.com/hotline-ivr/hotline/media/codec"
+	"github.com/hotline-ivr/hotline/sip/sdp"
+)
+
+// onInvite takes an initial INVITE through validation and offer/answer, creates the
+// Call with its RTP session and starts the handler. In-dialog INVITEs go to onReinvite.
+func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
+	s.metrics.request(string(req.Method))
+	if to := req.To(); to != nil && to.Params.Has("tag") {
+		c := s.lookup(req)
+		if c == nil {
+			_ = s.respond(tx, req, 481, "Call/Transaction Does Not Exist", nil)
+			return
+		}
+		c.onReinvite(req, tx)
+		return
+	}
+	log := s.log.With("call_id", callID(req))
+	if code, reason, hdrs, ok := s.checkInvite(req); !ok {
+		log.Info("INVITE rejected", "status", code, "reason", reason, "from", req.Source())
+		_ = s.respond(tx, req, code, reason, nil, hdrs...)
+		return
+	}
+
+	var offer *sdp.Session
+	var neg sdp.Negotiated
+	if body := req.Body(); len(body) > 0 {
+		ct := ""
+		if h := req.ContentType(); h != nil {
+			ct = h.Value()
+		}
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/sdp" {
+			log.Info("INVITE rejected: body is not SDP", "content_type", ct)
+			_ = s.respond(tx, req, 415, "Unsupported Media Type", nil, gosip.NewHeader("Accept", "application/sdp"))
+			return
+		}
+		var err error
+		offer, err = sdp.Parse(body)
+		if err != nil {
+			log.Warn("INVITE rejected: malformed SDP", "error", err, "from", req.Source())
+			_ = s.respond(tx, req, 400, "Bad Request", nil, warning(399, s.cfg.Host, "Malformed SDP: "+err.Error()))
+			return
+		}
+		neg, err = sdp.Negotiate(offer, s.sdpConfig())
+		if err != nil {
+			log.Info("INVITE rejected: no acceptable media", "error", err)
+			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))
+			return
+		}
+	}
+
+	c, err := s.newCall(req, tx, log)
+	if err != nil {
+		log.Warn("INVITE rejected: no media resources", "error", err)
+		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
+		return
+	}
+	if offer != nil {
+		if err := c.applyNegotiated(neg); err != nil {
+			log.Warn("INVITE rejected: media setup failed", "error", err)
+			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))
+			c.media.Close()
+			return
+		}
+		c.offer = offer
+		c.local = sdp.Answer(offer, neg, c.localMediaAddr(), c.nextOrigin())
+	}
+	if !s.register(c) {
+		c.media.Close()
+		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
+		return
+	}
+	// 100 Trying at once stops the caller's INVITE retransmissions (RFC 3261 §17.2.1).
+	_ = s.respond(tx, req, 100, "Trying", nil)
+	if !tx.OnCancel(c.onCanceled) {
+		c.terminate(causeCancel)
+		return
+	}
+	log.Info("call started", "from", c.info.From, "to", c.info.To, "caller", c.info.Caller,
+		"called", c.info.Called, "transport", c.info.Transport, "source", c.info.Source.String(),
+		"codec", neg.Codec.Name, "late_offer", offer == nil)
+	s.wg.Add(2)
+	go c.run()
+	go c.watchMedia()
+	// sipgo ends the server transaction when this handler returns, so hold it until a
+	// final response went out: the transaction must live to carry 180/183/200, to
+	// match a CANCEL and to absorb retransmitted INVITEs.
+	<-c.finalized
+}
+
+// checkInvite applies the checks an initial INVITE must pass before a call exists.
+func (s *Server) checkInvite(req *gosip.Request) (code int, reason string, hdrs []gosip.Header, ok bool) {
+	s.mu.Lock()
+	draining := s.draining
+	s.mu.Unlock()
+	if draining {
+		return 503, "Service Unavailable", []gosip.Header{gosip.NewHeader("Retry-After", "5")}, false
+	}
+	if req.CallID() == nil || req.From() == nil || req.To() == nil {
+		return 400, "Bad Request", nil, false
+	}
+	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
+		return 483, "Too Many Hops", nil, false
+	}
+	// RFC 3261 §8.2.2.3: hotline supports no extension a caller could require.
+	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
+		return 420, "Bad Extension", []gosip.Header{gosip.NewHeader("Unsupported", h.Value())}, false
+	}
+	return 0, "", nil, true
+}
+
+func callID(req *gosip.Request) string {
+	if h := req.CallID(); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+func warning(code int, host, text string) gosip.Header {
+	text = strings.ReplaceAll(text, `"`, `'`)
+	return gosip.NewHeader("Warning", strconv.Itoa(code)+" "+host+` "`+text+`"`)
+}
+
+// mediaWarning is the Warning header (RFC 3261 §20.43) explaining a refused offer:
+// the SDP package's warn-code when it gave one, 399 with the error text otherwise.
+func (s *Server) mediaWarning(err error) gosip.Header {
+	var ne *sdp.NegotiationError
+	if errors.As(err, &ne) {
+		return gosip.NewHeader("Warning", ne.Warning(s.cfg.Host))
+	}
+	return warning(399, s.cfg.Host, err.Error())
+}
+
+func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, log *slog.Logger) (*Call, error) {
+	info := Info{
+		CallID:    callID(req),
+		From:      req.From().Value(),
+		To:        req.To().Value(),
+		Caller:    userOrHost(req.From().Address),
+		Called:    userOrHost(req.Recipient),
+		Transport: transportOf(req),
+	}
+	if ap, err := netip.ParseAddrPort(req.Source()); err == nil {
+		info.Source = ap
+	}
+	if h := req.GetHeader("User-Agent"); h != nil {
+		info.UserAgent = h.Value()
+	}
+	sess, err := s.media.NewSession(log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	rt, _ := req.From().Params.Get("tag")
+	c := &Call{
+		srv:       s,
+		info:      info,
+		log:       log,
+		ctx:       ctx,
+		stop:      stop,
+		invite:    req,
+		tx:        tx,
+		key:       dialogKey{callID: info.CallID, localTag: newTag(), remoteTag: rt},
+		received:  time.Now(),
+		media:     sess,
+		confirmed: make(chan struct{}),
+		finalized: make(chan struct{}),
+		ended:     make(chan struct{}),
+		origin: sdp.Origin{
+			Username:       "hotline",
+			SessionID:      rand.Uint64() >> 2,
+			SessionVersion: rand.Uint64() >> 33,
+			NetType:        "IN",
+		},
+		remoteCSeq: req.CSeq().SeqNo,
+		localCSeq:  rand.Uint32() >> 16,
+	}
+	c.origin.AddrType, c.origin.Address = addrType(c.localMediaAddr().Addr())
+	if ct := req.Contact(); ct != nil {
+		c.remoteTarget = *ct.Address.Clone()
+	} else {
+		c.remoteTarget = *req.From().Address.Clone()
+	}
+	return c, nil
+}
+
+func addrType(ip netip.Addr) (string, string) {
+	if ip.Is4() || ip.Is4In6() {
+		return "IP4", ip.Unmap().String()
+	}
+	return "IP6", ip.String()
+}
+
+func userOrHost(u gosip.Uri) string {
+	if u.User != "" {
+		return u.User
+	}
+	return u.Host
+}
+
+// register adds a call to the dialog table unless the server is shutting down.
+func (s *Server) register(c *Call) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.calls[c.key] = c
+	s.metrics.callsStarted.WithLabelValues("inbound", c.info.Transport).Inc()
+	s.metrics.callsActive.Inc()
+	return true
+}
+
+func (s *Server) forget(c *Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls[c.key] == c {
+		delete(s.calls, c.key)
+	}
+}
+
+// run gives the call to the handler and hangs it up if the handler left it up.
+func (c *Call) run() {
+	defer c.srv.wg.Done()
+	defer func() {
+		_ = c.hangup(context.Background(), causeEngineBye, 480)
+	}()
+	c.srv.handler.HandleCall(c.ctx, c)
+}
+
+// watchMedia ends the call when the caller's RTP stops (RFC 3550 gives no rule; 30 s
+// without media while not on hold is the usual carrier-facing default).
+func (c *Call) watchMedia() {
+	defer c.srv.wg.Done()
+	select {
+	case <-c.media.TimedOut():
+		_ = c.hangup(context.Background(), causeRTPTimeout, 408)
+	case <-c.ctx.Done():
+	}
+}
+
+// onCanceled runs when the caller's CANCEL matched our INVITE transaction; the
+// transaction layer has already answered 200 to the CANCEL and 487 to the INVITE
+// (RFC 3261 §9.2).
+func (c *Call) onCanceled(*gosip.Request) {
+	c.srv.metrics.request("CANCEL")
+	c.srv.metrics.response("CANCEL", 200)
+	c.srv.metrics.response("INVITE", 487)
+	c.log.Info("caller cancelled before answer")
+	c.terminate(causeCancel)
+}
+
+func (s *Server) sdpConfig() sdp.Config {
+	caps := make([]sdp.Capability, 0, len(s.cfg.Codecs))
+	for _, cd := range s.cfg.Codecs {
+		caps = append(caps, sdp.Capability{Name: cd.Name(), ClockRate: cd.ClockRate(), Channels: cd.Channels(), PT: cd.StaticPayloadType()})
+	}
+	return sdp.Config{Codecs: caps, TelephoneEvent: true, Ptime: int(s.cfg.Ptime / time.Millisecond)}
+}
+
+func (s *Server) codecFor(f sdp.Format) (codec.Codec, bool) {
+	for _, cd := range s.cfg.Codecs {
+		if strings.EqualFold(cd.Name(), f.Name) && cd.ClockRate() == f.ClockRate {
+			return cd, true
+		}
+	}
+	return nil, false
+}
+
+func (s *Server) contactHeader(transport string) gosip.Header {
+	hp := s.contact[transport]
+	uri := "<sip:hotline@" + hp
+	if transport != "udp" {
+		uri += ";transport=" + transport
+	}
+	return gosip.NewHeader("Contact", uri+">")
+}

@@ -1,0 +1,94 @@
+package sip
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the SIP layer's Prometheus series. Label values are bounded: methods
+// outside the known set count as "other", status codes are the numeric code.
+type Metrics struct {
+	callsStarted *prometheus.CounterVec // transport
+	callsActive  prometheus.Gauge
+	callsEnded   *prometheus.CounterVec // transport, cause
+	requests     *prometheus.CounterVec // method
+	responses    *prometheus.CounterVec // method, code
+	setup        prometheus.Histogram
+
+	mu       sync.Mutex
+	respKids map[respKey]prometheus.Counter
+}
+
+type respKey struct {
+	method string
+	code   int
+}
+
+// NewMetrics registers the SIP series on reg; a nil reg registers nothing.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		callsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_started_total",
+			Help: "Inbound calls (initial INVITEs) that reached call handling, by transport.",
+		}, []string{"direction", "transport"}),
+		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_calls_active", Help: "Calls currently up (ringing, in the IVR or connected).",
+		}),
+		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_calls_ended_total",
+			Help: "Calls that ended, by transport and cause (caller_bye, engine_bye, cancel, rejected, rtp_timeout, no_ack, shutdown).",
+		}, []string{"direction", "transport", "cause"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_sip_requests_total", Help: "SIP requests received, by method.",
+		}, []string{"method"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_sip_responses_total", Help: "SIP responses sent, by request method and status code.",
+		}, []string{"method", "code"}),
+		setup: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_call_setup_seconds",
+			Help:    "Time from an initial INVITE to the 200 OK that answers it.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		respKids: make(map[respKey]prometheus.Counter),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.callsStarted, m.callsActive, m.callsEnded, m.requests, m.responses, m.setup} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("sip: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+var knownMethods = map[string]bool{
+	"INVITE": true, "ACK": true, "BYE": true, "CANCEL": true, "OPTIONS": true, "REGISTER": true,
+	"INFO": true, "PRACK": true, "UPDATE": true, "REFER": true, "SUBSCRIBE": true, "NOTIFY": true,
+	"MESSAGE": true, "PUBLISH": true,
+}
+
+func methodLabel(m string) string {
+	m = strings.ToUpper(m)
+	if knownMethods[m] {
+		return m
+	}
+	return "other"
+}
+
+func (m *Metrics) request(method string) { m.requests.WithLabelValues(methodLabel(method)).Inc() }
+
+func (m *Metrics) response(method string, code int) {
+	k := respKey{methodLabel(method), code}
+	m.mu.Lock()
+	c, ok := m.respKids[k]
+	if !ok {
+		c = m.responses.WithLabelValues(k.method, strconv.Itoa(code))
+		m.respKids[k] = c
+	}
+	m.mu.Unlock()
+	c.Inc()
+}
