@@ -2,7 +2,7 @@ package ivr
 
 import (
 	"context"
-	"strings"
+	"time"
 
 	"github.com/hotline-ivr/hotline/flows"
 )
@@ -30,12 +30,12 @@ func (c *call) gather(ctx context.Context, n *flows.Node, g *flows.Gather) (stri
 		if err := c.prompt(ctx, g); err != nil {
 			return "", err
 		}
-		digits, err := c.collect(ctx, g)
+		digits, pressed, err := c.collect(ctx, g)
 		if err != nil {
 			return "", err
 		}
 		switch {
-		case digits == "":
+		case !pressed:
 			failure = flows.OutcomeNoInput
 			c.log.Info("gather: no input", "node", n.Name, "attempt", attempt+1)
 			continue
@@ -59,8 +59,12 @@ func (c *call) gather(ctx context.Context, n *flows.Node, g *flows.Gather) (stri
 		c.log.Info("gather: digits", "node", n.Name, "digits", digits)
 		return n.Routes[flows.OutcomeOK], nil
 	}
-	// The caller may still have typed something the last attempt did not take.
-	c.typeahead = c.typeahead[:0]
+	// Between attempts, digits typed ahead are kept: a caller who pressed 9 then 1
+	// corrects themself and 1 is the next attempt's choice. Once every attempt failed
+	// the flow leaves the menu for its failure path; what is still buffered (or queued
+	// in the channel) was typed into a menu that rejected it, and must neither skip the
+	// failure path's prompts (barge-in) nor be taken as a choice at the next menu.
+	c.discardInput()
 	return n.Routes[failure], nil
 }
 
@@ -76,22 +80,68 @@ func (c *call) prompt(ctx context.Context, g *flows.Gather) error {
 
 // collect reads up to MaxDigits digits: the first within Timeout, each next within
 // InterDigitTimeout; the finish key ends input early and is not part of the value.
-func (c *call) collect(ctx context.Context, g *flows.Gather) (string, error) {
-	var b strings.Builder
+// pressed reports whether the caller pressed any key, the finish key included: a lone
+// finish key is input with too few digits (a no-match), not silence (a no-input).
+func (c *call) collect(ctx context.Context, g *flows.Gather) (digits string, pressed bool, err error) {
+	var finish byte
+	if g.FinishKey != "" {
+		finish = g.FinishKey[0]
+	}
+	buf := make([]byte, 0, g.MaxDigits)
 	timeout := g.Timeout
-	for b.Len() < g.MaxDigits {
+	for len(buf) < g.MaxDigits {
 		d, ok, err := c.waitDigit(ctx, timeout)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if !ok {
-			break
+			return string(buf), pressed, nil
 		}
-		if g.FinishKey != "" && d == g.FinishKey[0] {
-			break
+		pressed = true
+		if finish != 0 && d == finish {
+			return string(buf), true, nil
 		}
-		b.WriteByte(d)
+		buf = append(buf, d)
 		timeout = g.InterDigitTimeout
 	}
-	return b.String(), nil
+	// Full: a finish key typed after the last digit still belongs to this input.
+	if finish != 0 {
+		switch {
+		case len(c.typeahead) > 0 && c.typeahead[0] == finish:
+			c.typeahead = c.typeahead[1:]
+		case len(c.typeahead) == 0:
+			c.pendingFinish = finish
+		}
+	}
+	return string(buf), true, nil
+}
+
+// waitDigit returns the next digit, from the type-ahead buffer first, or false when
+// timeout passes without one. The timer starts here, when the caller has heard the
+// whole prompt (or barged in), and is stopped on every return.
+func (c *call) waitDigit(ctx context.Context, timeout time.Duration) (byte, bool, error) {
+	if len(c.typeahead) > 0 {
+		d := c.typeahead[0]
+		c.typeahead = c.typeahead[1:]
+		return d, true, nil
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case d, ok := <-c.digits:
+			if !ok {
+				c.digits = nil // no more digits will come: wait out the timeout
+				continue
+			}
+			if !c.keep(d) {
+				continue
+			}
+			return d, true, nil
+		case <-t.C:
+			return 0, false, nil
+		case <-ctx.Done():
+			return 0, false, ctx.Err()
+		}
+	}
 }

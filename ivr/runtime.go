@@ -2,7 +2,6 @@ package ivr
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -27,8 +26,11 @@ type Channel interface {
 	// SampleRate is the PCM rate prompts must have for this leg.
 	SampleRate() int
 	// Play sends audio to the caller and returns when it was sent or ctx ended.
+	// The runtime calls it from a goroutine of its own while it reads Digits, and
+	// waits for it to return before it goes on.
 	Play(ctx context.Context, src media.Source) error
-	// Digits delivers each DTMF digit the caller pressed, once.
+	// Digits delivers each DTMF digit the caller pressed, once. The runtime reads it
+	// during prompts and gathers; a closed channel means no more digits will come.
 	Digits() <-chan byte
 	// Hangup ends the call from the engine's side.
 	Hangup(ctx context.Context) error
@@ -53,6 +55,12 @@ const (
 // waiting for the caller is a bug, and the call must end instead of spinning.
 const DefaultMaxSteps = 500
 
+// hangupTimeout bounds the engine's own hang-up when the flow ends abnormally: it runs
+// detached from the call context (so a failed flow still releases the call), and must
+// not hold the call's goroutine forever if the far end never answers the BYE. 32 s is
+// SIP's non-INVITE transaction timeout (RFC 3261 §17.1.2.2, 64×T1).
+const hangupTimeout = 32 * time.Second
+
 // Result is what happened to a call in its flow, for the call record.
 type Result struct {
 	Flow, Version string
@@ -61,7 +69,9 @@ type Result struct {
 	Path []string
 	// Vars holds the variables the flow set (collected digits among them).
 	Vars map[string]string
-	// Err is the error that ended the flow abnormally, if any.
+	// Err is the error that ended the flow abnormally, if any: the context's error when
+	// the caller hung up (disposition abandoned), else what failed (disposition error,
+	// unless a hangup node had already set one).
 	Err error
 }
 
@@ -83,8 +93,15 @@ func WithLogger(l *slog.Logger) Option { return func(r *Runtime) { r.log = l } }
 // WithMetrics records node executions and dispositions.
 func WithMetrics(m *Metrics) Option { return func(r *Runtime) { r.metrics = m } }
 
-// WithMaxSteps overrides DefaultMaxSteps.
-func WithMaxSteps(n int) Option { return func(r *Runtime) { r.maxSteps = n } }
+// WithMaxSteps overrides DefaultMaxSteps; n <= 0 keeps the default, since a call
+// without any step budget could never run a node.
+func WithMaxSteps(n int) Option {
+	return func(r *Runtime) {
+		if n > 0 {
+			r.maxSteps = n
+		}
+	}
+}
 
 // New returns a Runtime that speaks prompts with synth.
 func New(synth Synthesizer, opts ...Option) *Runtime {
@@ -92,32 +109,47 @@ func New(synth Synthesizer, opts ...Option) *Runtime {
 	for _, o := range opts {
 		o(r)
 	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
 	return r
 }
 
-// call is the state of one flow run.
+// call is the state of one flow run. Only the Run goroutine touches it.
 type call struct {
-	rt        *Runtime
-	ch        Channel
-	flow      *flows.Flow
-	log       *slog.Logger
-	typeahead []byte // digits pressed but not yet consumed by a gather
-	vars      map[string]string
-	path      []string
-	answered  bool
-	hungUp    bool
-	disp      string
+	rt     *Runtime
+	ch     Channel
+	flow   *flows.Flow
+	log    *slog.Logger
+	digits <-chan byte // ch.Digits(), nil once closed
+	// typeahead holds digits pressed but not yet consumed by a gather, so a key
+	// pressed during a prompt or between nodes is never lost.
+	typeahead []byte
+	// pendingFinish is the finish key of a gather that ended at max_digits. A caller
+	// who types "1234#" into a 4-digit gather ends that input with the #: when it comes
+	// next, it is dropped instead of barging into the next prompt and being taken as
+	// (empty) input by the next gather. Zero when none is pending.
+	pendingFinish byte
+	vars          map[string]string
+	path          []string
+	early         bool // early media started (183): answering needs no ringing
+	answered      bool
+	hungUp        bool
+	disp          string
 }
 
 // Run walks f for the call on ch until the flow hangs up, the caller hangs up (ctx
-// ends) or the step limit is hit. It always returns a Result.
+// ends) or the step limit is hit. It always returns a Result. When the flow ends
+// without a hangup node (an error, the step limit) Run hangs up itself; when the
+// caller hung up it does not, since there is no call left to end.
 func (r *Runtime) Run(ctx context.Context, ch Channel, f *flows.Flow) Result {
 	c := &call{
-		rt:   r,
-		ch:   ch,
-		flow: f,
-		log:  r.log.With("call_id", ch.ID(), "flow", f.Name),
-		vars: map[string]string{"caller": ch.Caller(), "called": ch.Called()},
+		rt:     r,
+		ch:     ch,
+		flow:   f,
+		log:    r.log.With("call_id", ch.ID(), "flow", f.Name),
+		digits: ch.Digits(),
+		vars:   map[string]string{"caller": ch.Caller(), "called": ch.Called()},
 	}
 	err := c.run(ctx)
 	res := Result{Flow: f.Name, Version: f.Version, Path: c.path, Vars: c.vars, Disposition: c.disp, Err: err}
@@ -134,7 +166,11 @@ func (r *Runtime) Run(ctx context.Context, ch Channel, f *flows.Flow) Result {
 		c.log.Error("flow failed", "error", err, "path", strings.Join(c.path, ">"))
 	}
 	if !c.hungUp && ctx.Err() == nil {
-		_ = ch.Hangup(context.WithoutCancel(ctx))
+		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hangupTimeout)
+		if herr := ch.Hangup(hctx); herr != nil {
+			c.log.Warn("hang up after flow end failed", "error", herr)
+		}
+		cancel()
 	}
 	c.log.Info("flow finished", "disposition", res.Disposition, "path", strings.Join(c.path, ">"))
 	r.metrics.finished(f.Name, res.Disposition)
@@ -146,6 +182,7 @@ func (c *call) run(ctx context.Context) error {
 		if err := c.ch.EarlyMedia(ctx); err != nil {
 			return fmt.Errorf("early media: %w", err)
 		}
+		c.early = true
 	} else if err := c.answer(ctx); err != nil {
 		return err
 	}
@@ -171,10 +208,17 @@ func (c *call) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 			c.rt.metrics.nodeError(c.flow.Name, n.Type)
-			c.log.Warn("node failed", "node", n.Name, "type", n.Type, "error", err)
+			c.log.Warn("node failed", "node", n.Name, "type", n.Type, "pos", n.Pos.String(), "error", err)
 			target, ok := n.Routes[flows.OutcomeError]
-			if !ok {
+			switch {
+			case !ok:
 				return fmt.Errorf("node %q: %w", n.Name, err)
+			case target == n.Name:
+				// defaults.error usually names an apology node, which then routes its own
+				// errors to itself: with the synthesizer down it would fail again at once,
+				// hundreds of times, until the step limit. End the call instead.
+				c.disp = DispositionError
+				return fmt.Errorf("node %q failed and its error route leads back to it: %w", n.Name, err)
 			}
 			next = target
 		}
@@ -185,12 +229,16 @@ func (c *call) run(ctx context.Context) error {
 	}
 }
 
+// answer connects the call the first time the flow needs it: before the first node,
+// or with early media when the flow first needs input.
 func (c *call) answer(ctx context.Context) error {
 	if c.answered {
 		return nil
 	}
-	if err := c.ch.Ring(ctx); err != nil {
-		return fmt.Errorf("ring: %w", err)
+	if !c.early { // after 183 with early media the caller already hears us: no 180
+		if err := c.ch.Ring(ctx); err != nil {
+			return fmt.Errorf("ring: %w", err)
+		}
 	}
 	if err := c.ch.Answer(ctx); err != nil {
 		return fmt.Errorf("answer: %w", err)
@@ -228,85 +276,4 @@ func (c *call) exec(ctx context.Context, n *flows.Node) (string, error) {
 		return "", nil
 	}
 	return "", fmt.Errorf("node type %q has no runtime handler", n.Type)
-}
-
-func (c *call) voice(v string) string {
-	if v != "" {
-		return v
-	}
-	return c.flow.Voice
-}
-
-// say speaks text. Prompt audio is cached, so only the first call pays for synthesis.
-func (c *call) say(ctx context.Context, text, voice string, bargeIn bool) error {
-	if bargeIn && len(c.typeahead) > 0 {
-		return nil // the caller is already typing: do not make them listen
-	}
-	pcm, err := c.rt.synth.Synthesize(ctx, text, c.voice(voice), c.ch.SampleRate())
-	if err != nil {
-		return fmt.Errorf("synthesize prompt: %w", err)
-	}
-	return c.play(ctx, media.NewClip(pcm), bargeIn)
-}
-
-func (c *call) playFile(ctx context.Context, path string, bargeIn bool) error {
-	if bargeIn && len(c.typeahead) > 0 {
-		return nil
-	}
-	pcm, err := c.rt.prompts.load(c.flow, path, c.ch.SampleRate())
-	if err != nil {
-		return err
-	}
-	return c.play(ctx, media.NewClip(pcm), bargeIn)
-}
-
-// play sends src while collecting digits into the type-ahead buffer. With bargeIn a
-// digit stops the prompt (within one media clock tick); the digit stays buffered for
-// the next gather, so nothing the caller pressed is lost.
-func (c *call) play(ctx context.Context, src media.Source, bargeIn bool) error {
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- c.ch.Play(pctx, src) }()
-	for {
-		select {
-		case err := <-done:
-			if err != nil && ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("play prompt: %w", err)
-			}
-			return ctx.Err()
-		case d := <-c.ch.Digits():
-			c.typeahead = append(c.typeahead, d)
-			if bargeIn {
-				cancel()
-				<-done
-				c.log.Debug("prompt interrupted by digit", "digit", string(d))
-				return ctx.Err()
-			}
-		case <-ctx.Done():
-			cancel()
-			<-done
-			return ctx.Err()
-		}
-	}
-}
-
-// waitDigit returns the next digit, from the type-ahead buffer first, or false when
-// timeout passes without one.
-func (c *call) waitDigit(ctx context.Context, timeout time.Duration) (byte, bool, error) {
-	if len(c.typeahead) > 0 {
-		d := c.typeahead[0]
-		c.typeahead = c.typeahead[1:]
-		return d, true, nil
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case d := <-c.ch.Digits():
-		return d, true, nil
-	case <-t.C:
-		return 0, false, nil
-	case <-ctx.Done():
-		return 0, false, ctx.Err()
-	}
 }

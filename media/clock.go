@@ -16,6 +16,9 @@ type ticker interface {
 // goroutine per call, a few shards each wake every interval and let each of their
 // streams emit the frames that are due; a late wake-up catches up instead of drifting.
 // Streams are spread over shards so no lock is shared by all calls.
+//
+// The pacing logic lives in the streams (Session.tick takes the time as an argument) and
+// the shard loop only calls it, so tests drive the same code with chosen times.
 type Clock struct {
 	interval time.Duration
 	shards   []*clockShard
@@ -33,11 +36,18 @@ type clockShard struct {
 
 // NewClock starts shards goroutines ticking every interval (20 ms is the usual ptime).
 func NewClock(shards int, interval time.Duration) *Clock {
+	c := newClock(shards, interval)
+	c.start()
+	return c
+}
+
+// newClock builds a clock without starting its goroutines.
+func newClock(shards int, interval time.Duration) *Clock {
 	if shards < 1 {
 		shards = 1
 	}
 	if interval <= 0 {
-		interval = 20 * time.Millisecond
+		interval = DefaultClockInterval
 	}
 	c := &Clock{interval: interval, stop: make(chan struct{})}
 	for range shards {
@@ -45,10 +55,16 @@ func NewClock(shards int, interval time.Duration) *Clock {
 		empty := []ticker{}
 		s.streams.Store(&empty)
 		c.shards = append(c.shards, s)
+	}
+	return c
+}
+
+// start runs one goroutine per shard; Close waits for them.
+func (c *Clock) start() {
+	for _, s := range c.shards {
 		c.wg.Add(1)
 		go c.run(s)
 	}
-	return c
 }
 
 func (c *Clock) run(s *clockShard) {
@@ -60,16 +76,25 @@ func (c *Clock) run(s *clockShard) {
 		case <-c.stop:
 			return
 		case now := <-t.C:
-			s.ticks.Add(1)
-			for _, st := range *s.streams.Load() {
-				st.tick(now)
-			}
+			s.tick(now)
 		}
 	}
 }
 
-// add registers a stream on the least recently chosen shard and returns a function that
-// removes it. Removal waits for nothing: a stream must tolerate one more tick after it.
+// tick lets every stream of the shard emit what is due at now.
+func (s *clockShard) tick(now time.Time) {
+	s.ticks.Add(1)
+	for _, st := range *s.streams.Load() {
+		st.tick(now)
+	}
+}
+
+// len is the number of streams on the shard.
+func (s *clockShard) len() int { return len(*s.streams.Load()) }
+
+// add registers a stream on the next shard, round robin, and returns a function that
+// removes it; calling that function again does nothing. Removal waits for nothing: a
+// stream must tolerate one more tick after it (Session.tick checks closed under its lock).
 func (c *Clock) add(st ticker) (remove func()) {
 	s := c.shards[int(c.next.Add(1))%len(c.shards)]
 	s.mu.Lock()

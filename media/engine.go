@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -62,15 +61,51 @@ type Config struct {
 	// PortMin and PortMax bound the RTP port range (even ports are used).
 	PortMin, PortMax int
 	// Timeout ends a call whose RTP stopped for this long (not while on hold); 0 disables.
+	// It counts from Start and from every Configure, so a caller who has not sent yet
+	// (answered, still connecting its media) gets the full timeout before being cut.
 	Timeout time.Duration
 	// SocketBuffer is SO_RCVBUF/SO_SNDBUF for each RTP socket, in bytes.
 	SocketBuffer int
-	// Quarantine is how long a released port rests before reuse.
+	// Quarantine is how long a released port rests before reuse (default 2 s; 0 means the
+	// default, so tests that want immediate reuse pass a nanosecond).
 	Quarantine time.Duration
 	// Latch is the symmetric RTP policy.
 	Latch Latch
 	// ClockShards is how many media clock goroutines pace the calls (default: 2).
 	ClockShards int
+}
+
+// ErrEngineClosed is returned by NewSession once the engine is closed (the process is
+// shutting down), so the SIP layer answers new calls with 503 instead of half-setting them up.
+var ErrEngineClosed = errors.New("media: engine closed")
+
+// Validate reports every problem of the configuration at once, so an operator fixes the
+// file in one pass. Zero values mean "default" and are valid.
+func (c Config) Validate() error {
+	var errs []error
+	if c.PortMin != 0 || c.PortMax != 0 {
+		if c.PortMin < 1024 || c.PortMax > 65534 || c.PortMin > c.PortMax {
+			errs = append(errs, fmt.Errorf("media: invalid RTP port range %d-%d (want 1024 <= min <= max <= 65534)", c.PortMin, c.PortMax))
+		} else if c.PortMin == c.PortMax && c.PortMin%2 != 0 {
+			errs = append(errs, fmt.Errorf("media: RTP port range %d-%d holds no even port", c.PortMin, c.PortMax))
+		}
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("media: negative RTP timeout %v", c.Timeout))
+	}
+	if c.SocketBuffer < 0 {
+		errs = append(errs, fmt.Errorf("media: negative socket buffer %d", c.SocketBuffer))
+	}
+	if c.Quarantine < 0 {
+		errs = append(errs, fmt.Errorf("media: negative port quarantine %v", c.Quarantine))
+	}
+	if c.Latch < LatchUnknown || c.Latch > LatchOff {
+		errs = append(errs, fmt.Errorf("media: unknown symmetric RTP policy %d", c.Latch))
+	}
+	if c.ClockShards < 0 {
+		errs = append(errs, fmt.Errorf("media: negative clock shard count %d", c.ClockShards))
+	}
+	return errors.Join(errs...)
 }
 
 func (c *Config) setDefaults() {
@@ -103,6 +138,9 @@ type Engine struct {
 	metrics *Metrics
 	reg     prometheus.Registerer
 	log     *slog.Logger
+	epoch   time.Time // monotonic origin of the sessions' atomic timestamps
+	slack   time.Duration
+	manual  bool // tests: the clock has no goroutines, the test calls tick itself
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -120,25 +158,45 @@ func WithRegistry(reg prometheus.Registerer) Option {
 	return func(e *Engine) { e.reg = reg }
 }
 
+// withManualClock builds the engine's clock without goroutines: a test drives the
+// sessions with tick(now) and gets exact, repeatable packet timing.
+func withManualClock() Option { return func(e *Engine) { e.manual = true } }
+
 // NewEngine validates cfg, prepares the port range and starts the media clock.
 func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.setDefaults()
+	e := &Engine{cfg: cfg, log: slog.Default(), epoch: time.Now(), sessions: make(map[*Session]struct{})}
+	for _, o := range opts {
+		o(e)
+	}
 	ports, err := NewPortAllocator(cfg.PortMin, cfg.PortMax, cfg.Quarantine, nil)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, ports: ports, log: slog.Default(), sessions: make(map[*Session]struct{})}
-	for _, o := range opts {
-		o(e)
-	}
+	e.ports = ports
 	m, err := NewMetrics(e.reg, ports)
 	if err != nil {
 		return nil, err
 	}
 	e.metrics = m
-	e.clock = NewClock(cfg.ClockShards, DefaultClockInterval)
+	e.clock = newClock(cfg.ClockShards, DefaultClockInterval)
+	// A frame due within a quarter tick is sent now rather than a whole tick late: the
+	// ticker's wake-ups jitter by a millisecond or so, and without slack a wake-up that
+	// comes a hair early would send nothing and the next one two frames at once.
+	e.slack = e.clock.interval / 4
+	if !e.manual {
+		e.clock.start()
+	}
 	return e, nil
 }
+
+// mono turns t into nanoseconds since the engine started, on the monotonic clock, so
+// the sessions can keep times in atomics and a wall-clock step (NTP) never fires a
+// timeout. It is never 0, which the sessions use for "not yet".
+func (e *Engine) mono(t time.Time) int64 { return int64(t.Sub(e.epoch)) | 1 }
 
 // Config returns the effective configuration (defaults filled in).
 func (e *Engine) Config() Config { return e.cfg }
@@ -160,7 +218,7 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 	closed := e.closed
 	e.mu.Unlock()
 	if closed {
-		return nil, errors.New("media: engine closed")
+		return nil, ErrEngineClosed
 	}
 	if log == nil {
 		log = e.log
@@ -180,6 +238,12 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 		}
 		s := newSession(e, conn, port, log)
 		e.mu.Lock()
+		if e.closed { // Close ran while we were binding: it cannot see this session
+			e.mu.Unlock()
+			conn.Close()
+			e.ports.Release(port)
+			return nil, ErrEngineClosed
+		}
 		e.sessions[s] = struct{}{}
 		e.mu.Unlock()
 		e.metrics.sessions.Inc()
@@ -189,12 +253,7 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 }
 
 func (e *Engine) listen(port int) (*net.UDPConn, error) {
-	addr := net.JoinHostPort(e.cfg.BindIP.String(), strconv.Itoa(port))
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := net.ListenUDP("udp", ua)
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(e.cfg.BindIP, uint16(port))))
 	if err != nil {
 		return nil, err
 	}
@@ -222,7 +281,8 @@ func (e *Engine) release(s *Session) {
 	}
 }
 
-// Close closes every open session and stops the media clock. It is idempotent.
+// Close closes every open session and stops the media clock. It is idempotent; sessions
+// asked for afterwards get ErrEngineClosed.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true

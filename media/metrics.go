@@ -8,6 +8,11 @@ import (
 
 // Metrics are the media engine's Prometheus series. Children are resolved once here, so
 // the packet path only calls Inc on a ready counter and never builds a label map.
+//
+// hotline_rtp_garbage_packets_total{reason} reasons: short (less than an RTP header),
+// bad_version (V != 2: STUN, DTLS or noise), malformed (bad padding or extension),
+// unknown_payload_type, foreign_source (refused by the symmetric RTP policy),
+// before_negotiation (no Configure yet) and bad_telephone_event.
 type Metrics struct {
 	packetsReceived prometheus.Counter
 	packetsSent     prometheus.Counter
@@ -15,6 +20,7 @@ type Metrics struct {
 	bytesSent       prometheus.Counter
 	garbageShort    prometheus.Counter
 	garbageVersion  prometheus.Counter
+	garbageBad      prometheus.Counter
 	garbagePT       prometheus.Counter
 	foreignSource   prometheus.Counter
 	beforeRemote    prometheus.Counter
@@ -25,6 +31,8 @@ type Metrics struct {
 	timeouts        prometheus.Counter
 	sendErrors      prometheus.Counter
 	lateTicks       prometheus.Counter
+	rtcp            prometheus.Counter
+	latches         prometheus.Counter
 	sessions        prometheus.Gauge
 }
 
@@ -53,7 +61,8 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 			Name: "hotline_rtp_sent_bytes_total", Help: "RTP bytes sent (UDP payload).",
 		}),
 		garbageShort:   garbage.WithLabelValues("short"),
-		garbageVersion: garbage.WithLabelValues("malformed"),
+		garbageVersion: garbage.WithLabelValues("bad_version"),
+		garbageBad:     garbage.WithLabelValues("malformed"),
 		garbagePT:      garbage.WithLabelValues("unknown_payload_type"),
 		foreignSource:  garbage.WithLabelValues("foreign_source"),
 		beforeRemote:   garbage.WithLabelValues("before_negotiation"),
@@ -74,12 +83,20 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 			Name: "hotline_media_clock_resyncs_total",
 			Help: "Times a stream fell so far behind its schedule that it skipped frames instead of bursting them.",
 		}),
+		rtcp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_rtcp_packets_received_total",
+			Help: "RTCP packets received multiplexed on RTP ports (RFC 5761); not interpreted yet.",
+		}),
+		latches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_rtp_latches_total",
+			Help: "Times a session redirected its outgoing RTP to the address the caller's packets come from (symmetric RTP).",
+		}),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotline_media_sessions_active", Help: "Media sessions (one per call leg) currently open.",
 		}),
 	}
 	cs := []prometheus.Collector{m.packetsReceived, m.packetsSent, m.bytesReceived, m.bytesSent,
-		garbage, dtmf, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks, m.sessions}
+		garbage, dtmf, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks, m.rtcp, m.latches, m.sessions}
 	if ports != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hotline_rtp_ports_in_use", Help: "RTP ports held by open media sessions.",

@@ -53,17 +53,21 @@ func NewPortAllocator(min, max int, quarantine time.Duration, now func() time.Ti
 func (a *PortAllocator) Acquire() (int, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := a.now()
-	for i, e := range a.free {
-		if !e.released.IsZero() && now.Sub(e.released) < a.quarantine {
-			// The FIFO is ordered by release time, so every later entry is younger.
-			break
-		}
-		a.free = append(a.free[:i], a.free[i+1:]...)
-		a.inUse[e.port] = true
-		return e.port, nil
+	if len(a.free) == 0 {
+		return 0, ErrNoPorts
 	}
-	return 0, ErrNoPorts
+	// The FIFO is ordered by release time (never-used ports first), so if its head
+	// is still resting every later entry is too.
+	e := a.free[0]
+	if !e.released.IsZero() && a.now().Sub(e.released) < a.quarantine {
+		return 0, ErrNoPorts
+	}
+	// Popping by reslicing is O(1); append reallocates (copying only the live
+	// entries) when the tail runs out of room, so memory stays bounded.
+	a.free[0] = portEntry{}
+	a.free = a.free[1:]
+	a.inUse[e.port] = true
+	return e.port, nil
 }
 
 // Release returns a port to the back of the queue, starting its quarantine.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -14,22 +13,23 @@ import (
 	"time"
 
 	"github.com/hotline-ivr/hotline/media/codec"
-	"github.com/hotline-ivr/hotline/media/dtmf"
-	"github.com/hotline-ivr/hotline/media/rtp"
 )
 
 var (
 	// ErrClosed is returned by Play when the session closed (the call hung up) before the
-	// audio finished.
+	// audio finished, and by Configure on a closed session.
 	ErrClosed = errors.New("media: session closed")
 	// ErrInterrupted is returned by Play when a newer Play replaced this one.
 	ErrInterrupted = errors.New("media: playback replaced")
+	// ErrNilSource is returned by Play without a Source: a flow bug, reported rather than
+	// crashing the clock goroutine every call shares.
+	ErrNilSource = errors.New("media: play without a source")
 )
 
 // Source yields the audio a session plays, one frame at a time, as mono PCM at the
 // session's SampleRate. Read fills frame and returns how many samples it wrote; io.EOF
-// (with or without samples) ends the playback. Read runs on the media clock goroutine and
-// must not block.
+// (with or without samples) ends the playback. Read runs on the media clock goroutine,
+// shared by many calls, so it must not block and must not call the Session.
 type Source interface {
 	Read(frame []int16) (int, error)
 }
@@ -43,7 +43,7 @@ type Params struct {
 	DTMFPayloadType int
 	// Remote is where to send RTP; an unspecified address (0.0.0.0, old-style hold) sends nothing.
 	Remote netip.AddrPort
-	// Ptime is the packet duration (default 20 ms).
+	// Ptime is the packet duration (default 20 ms; a multiple of 10 ms up to 120 ms).
 	Ptime time.Duration
 	// Send and Recv are our directions: both for sendrecv; Recv alone while the caller
 	// holds us (they sent sendonly); neither for inactive.
@@ -52,10 +52,24 @@ type Params struct {
 	SignalingSource netip.Addr
 }
 
+// sessionParams is one Configure's result, immutable once published.
 type sessionParams struct {
 	Params
 	samplesPerFrame int    // PCM samples per frame at Codec.SampleRate()
 	tsPerFrame      uint32 // RTP timestamp units per frame at Codec.ClockRate()
+	canSend         bool   // Send, and Remote is an address we may send to
+	gen             uint64 // bumps when Remote changes: older latches no longer apply
+	// enc is the call's encoder, carried over by every Configure that keeps the codec
+	// (its state, for stateful codecs, continues). Only the clock goroutine uses it,
+	// under sendMu.
+	enc codec.Encoder
+}
+
+// sameCodec compares codecs by what SDP negotiates rather than with ==, which would
+// panic on a Codec implementation that is not comparable.
+func sameCodec(a, b codec.Codec) bool {
+	return a.Name() == b.Name() && a.ClockRate() == b.ClockRate() &&
+		a.SampleRate() == b.SampleRate() && a.Channels() == b.Channels()
 }
 
 // Stats are a session's packet counts, kept for the call record.
@@ -65,17 +79,37 @@ type Stats struct {
 	Garbage                      uint64
 }
 
+// playback is one Play call. Every field but src and done is guarded by Session.sendMu.
 type playback struct {
-	src  Source
-	done chan error
-	once sync.Once
+	src      Source
+	done     chan error // buffered 1: receives the result exactly once
+	finished bool
 }
 
-func (pb *playback) finish(err error) { pb.once.Do(func() { pb.done <- err }) }
+// finish reports the result, once. The caller holds sendMu.
+func (pb *playback) finish(err error) {
+	if !pb.finished {
+		pb.finished = true
+		pb.done <- err
+	}
+}
+
+// latch is the address the caller's packets really come from, valid for the remote
+// generation it was learnt under (a re-INVITE to a new address starts afresh).
+type latch struct {
+	addr netip.AddrPort
+	gen  uint64
+}
 
 // Session is one call leg's RTP stream: a socket, the negotiated codec, an outgoing
 // stream paced by the engine's clock (silence when nothing plays, so the caller never
 // hears a gap), and a receive loop that detects DTMF and notices when RTP stops.
+//
+// Lifecycle: NewSession → Configure (from the SDP offer/answer) → Start (on answer or
+// early media) → Play/Digits … → Close. Configure may be called again at any time
+// (re-INVITE). Every method is safe for concurrent use.
+//
+// Lock order: cfgMu, then sendMu, then the clock shard's mutex.
 type Session struct {
 	eng   *Engine
 	conn  *net.UDPConn
@@ -83,27 +117,28 @@ type Session struct {
 	local netip.AddrPort
 	log   *slog.Logger
 
+	cfgMu   sync.Mutex // serialises Configure
 	params  atomic.Pointer[sessionParams]
-	latched atomic.Pointer[netip.AddrPort]
-	player  atomic.Pointer[playback]
+	latched atomic.Pointer[latch] // written by the receive goroutine only
 	closed  atomic.Bool
 
-	// send state, owned by the clock goroutine (sendMu guards against Start/Configure)
-	sendMu   sync.Mutex
-	enc      codec.Encoder
-	encCodec codec.Codec
-	frame    []int16
-	pkt      []byte
-	seq      uint16
-	ts       uint32
-	ssrc     uint32
-	marker   bool
-	nextDue  time.Time
-	silence  []byte
-
+	// Send state: the clock goroutine holds sendMu for one tick; Start, Play and Close
+	// take it briefly. It is per call, so no lock on the packet path is shared by calls.
+	sendMu          sync.Mutex
+	player          *playback
 	removeFromClock func()
-	started         atomic.Int64 // unix nanos of Start, 0 before
-	lastRx          atomic.Int64 // unix nanos of the last accepted packet
+	frame           []int16
+	pkt             []byte
+	seq             uint16
+	ts              uint32
+	ssrc            uint32
+	marker          bool
+	nextDue         time.Time
+
+	// Times in Engine.mono nanoseconds, 0 for never.
+	started atomic.Int64 // Start
+	armed   atomic.Int64 // Start or the latest Configure: the RTP timeout counts from here
+	lastRx  atomic.Int64 // the last accepted packet
 
 	digits   chan byte
 	timedOut chan struct{}
@@ -116,30 +151,35 @@ type Session struct {
 	closeOnce sync.Once
 }
 
+// digitBuffer is how many digits a flow may type ahead before further ones are dropped
+// (and counted): more than any prompt's worth, small enough to stay bounded.
+const digitBuffer = 64
+
 func newSession(e *Engine, conn *net.UDPConn, port int, log *slog.Logger) *Session {
-	s := &Session{
+	return &Session{
 		eng:      e,
 		conn:     conn,
 		port:     port,
 		local:    netip.AddrPortFrom(e.cfg.BindIP, uint16(port)),
 		log:      log,
 		pkt:      make([]byte, 1500),
-		ssrc:     rand.Uint32(),
+		ssrc:     rand.Uint32(), // RFC 3550 §5.1, §8: random SSRC, sequence and timestamp
 		seq:      uint16(rand.Uint32()),
 		ts:       rand.Uint32(),
 		marker:   true,
-		digits:   make(chan byte, 64),
+		digits:   make(chan byte, digitBuffer),
 		timedOut: make(chan struct{}),
 		recvDone: make(chan struct{}),
 	}
-	return s
 }
 
 // LocalAddr is the address the RTP socket is bound to.
 func (s *Session) LocalAddr() netip.AddrPort { return s.local }
 
 // Configure applies the negotiated media. It may be called again when a re-INVITE moves
-// the remote address, changes the codec or puts the call on hold.
+// the remote address, changes the codec or puts the call on hold; a new remote address
+// forgets the symmetric RTP latch. Each call restarts the RTP timeout, since a re-INVITE
+// is proof the caller is alive even if its media paused (hold) until now.
 func (s *Session) Configure(p Params) error {
 	if p.Codec == nil {
 		return errors.New("media: configure without codec")
@@ -150,15 +190,49 @@ func (s *Session) Configure(p Params) error {
 	if p.Ptime%(10*time.Millisecond) != 0 || p.Ptime > 120*time.Millisecond {
 		return fmt.Errorf("media: unsupported ptime %v", p.Ptime)
 	}
+	if p.PayloadType > 127 || p.DTMFPayloadType < -1 || p.DTMFPayloadType > 127 {
+		return fmt.Errorf("media: payload types %d/%d out of range", p.PayloadType, p.DTMFPayloadType)
+	}
+	spf := int(int64(p.Codec.SampleRate()) * int64(p.Ptime) / int64(time.Second))
+	tspf := int64(p.Codec.ClockRate()) * int64(p.Ptime) / int64(time.Second)
+	if spf <= 0 || tspf <= 0 || spf > 1<<16 {
+		return fmt.Errorf("media: codec %s rates %d/%d unusable", p.Codec.Name(), p.Codec.SampleRate(), p.Codec.ClockRate())
+	}
+	// Compare and send with plain IPv4 addresses whatever the SDP parser produced.
+	p.Remote = netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	p.SignalingSource = p.SignalingSource.Unmap()
 	sp := &sessionParams{
 		Params:          p,
-		samplesPerFrame: int(int64(p.Codec.SampleRate()) * int64(p.Ptime) / int64(time.Second)),
-		tsPerFrame:      uint32(int64(p.Codec.ClockRate()) * int64(p.Ptime) / int64(time.Second)),
+		samplesPerFrame: spf,
+		tsPerFrame:      uint32(tspf),
+		canSend: p.Send && p.Remote.IsValid() && !p.Remote.Addr().IsUnspecified() &&
+			p.Remote.Port() != 0,
 	}
-	old := s.params.Swap(sp)
-	if old == nil || old.Remote != p.Remote {
-		s.latched.Store(nil) // a new remote address starts latching afresh
+
+	s.cfgMu.Lock()
+	defer s.cfgMu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
 	}
+	old := s.params.Load()
+	if old != nil {
+		sp.gen = old.gen
+		if old.Remote != p.Remote {
+			sp.gen++ // a new remote address starts latching afresh
+		}
+		if sameCodec(old.Codec, p.Codec) {
+			sp.enc = old.enc
+		}
+	}
+	if sp.enc == nil {
+		enc, err := p.Codec.NewEncoder()
+		if err != nil {
+			return fmt.Errorf("media: %s encoder: %w", p.Codec.Name(), err)
+		}
+		sp.enc = enc
+	}
+	s.params.Store(sp)
+	s.armed.Store(s.eng.mono(time.Now()))
 	return nil
 }
 
@@ -171,24 +245,30 @@ func (s *Session) SampleRate() int {
 }
 
 // Start begins the outgoing stream on the engine clock and arms the RTP timeout. Calling
-// it again does nothing.
+// it again, or after Close, does nothing. Start before Configure is allowed: the stream
+// begins with the first Configure, and the timeout counts from the later of the two.
 func (s *Session) Start() {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if s.removeFromClock != nil || s.closed.Load() {
 		return
 	}
-	now := time.Now()
-	s.started.Store(now.UnixNano())
+	now := s.eng.mono(time.Now())
+	s.started.Store(now)
+	s.armed.Store(now)
 	s.nextDue = time.Time{}
 	s.removeFromClock = s.eng.clock.add(s)
 }
 
-// Digits delivers each DTMF digit the caller pressed, once, whatever route it took.
+// Digits delivers each DTMF digit the caller pressed, once, whatever route it took. It
+// holds 64 digits of type-ahead; later ones are dropped and counted. It is never closed:
+// select on it together with the call's context.
 func (s *Session) Digits() <-chan byte { return s.digits }
 
-// TimedOut is closed when the caller's RTP stopped for longer than the configured
-// timeout while the call was not on hold.
+// TimedOut is closed, once, when the caller's RTP stopped for longer than the configured
+// timeout while the call was sendrecv (not on hold or inactive). The timeout counts from
+// Start and from the latest Configure, so a caller that answers and takes a moment to
+// send its first packet gets the full timeout.
 func (s *Session) TimedOut() <-chan struct{} { return s.timedOut }
 
 // InjectDigit delivers a digit that arrived by signalling (SIP INFO).
@@ -197,39 +277,58 @@ func (s *Session) InjectDigit(d byte) {
 	s.deliverDigit(d)
 }
 
+// deliverDigit never blocks: the receive loop calls it, and a flow that does not read
+// its digits must not stall the caller's RTP.
 func (s *Session) deliverDigit(d byte) {
 	select {
 	case s.digits <- d:
-		s.log.Debug("dtmf digit", "digit", string(d))
+		if s.log.Enabled(context.Background(), slog.LevelDebug) {
+			s.log.Debug("dtmf digit", "digit", string(d))
+		}
 	default:
 		s.eng.metrics.dtmfDropped.Inc()
 	}
 }
 
-// Play sends src to the caller and returns when it has been sent, when ctx ends (the
-// playback stops within one clock tick) or when the session closes. Only one playback
-// runs at a time: a new Play replaces the current one.
+// Play sends src to the caller and returns nil when it has been sent, ctx's error when
+// ctx ends (the playback stops within one clock tick), ErrInterrupted when a newer Play
+// replaced it, or ErrClosed when the session closes. Once Play has returned, src is
+// never read again, so the caller may reuse it.
+//
+// Play before Start (or before Configure) waits: the audio begins when the stream does.
+// With Send false (hold) or no remote address the audio is consumed at the real-time
+// pace without being sent, so prompts and timers of a held call still take their time.
 func (s *Session) Play(ctx context.Context, src Source) error {
-	if s.closed.Load() {
-		return ErrClosed
+	if src == nil {
+		return ErrNilSource
+	}
+	if err := ctx.Err(); err != nil {
+		return err // do not cut the current playback for one that will never run
 	}
 	pb := &playback{src: src, done: make(chan error, 1)}
-	if old := s.player.Swap(pb); old != nil {
+	s.sendMu.Lock()
+	if s.closed.Load() {
+		s.sendMu.Unlock()
+		return ErrClosed
+	}
+	if old := s.player; old != nil {
 		old.finish(ErrInterrupted)
 	}
-	if s.closed.Load() { // Close may have run between the check and the swap
-		if s.player.CompareAndSwap(pb, nil) {
-			pb.finish(ErrClosed)
-		}
-	}
+	s.player = pb
+	s.sendMu.Unlock()
+
 	select {
 	case err := <-pb.done:
 		return err
 	case <-ctx.Done():
-		s.player.CompareAndSwap(pb, nil)
-		pb.finish(ctx.Err())
-		return ctx.Err()
 	}
+	s.sendMu.Lock()
+	if s.player == pb {
+		s.player = nil
+	}
+	pb.finish(ctx.Err()) // unless it finished in the meantime: that result wins
+	s.sendMu.Unlock()
+	return <-pb.done
 }
 
 // Stats returns the session's packet counts.
@@ -244,257 +343,27 @@ func (s *Session) Stats() Stats {
 }
 
 // Close stops sending and receiving, ends any playback with ErrClosed and returns the
-// port to the engine. It is idempotent and waits for the receive goroutine.
+// port to the engine. It is idempotent and waits for the receive goroutine, so when it
+// returns the session holds no goroutine, socket or port.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
+		s.cfgMu.Lock()
 		s.closed.Store(true)
+		s.cfgMu.Unlock()
+
 		s.sendMu.Lock()
 		if s.removeFromClock != nil {
 			s.removeFromClock()
 		}
-		s.sendMu.Unlock()
-		s.conn.Close()
-		<-s.recvDone
-		if pb := s.player.Swap(nil); pb != nil {
+		if pb := s.player; pb != nil {
+			s.player = nil
 			pb.finish(ErrClosed)
 		}
+		s.sendMu.Unlock()
+
+		s.conn.Close()
+		<-s.recvDone
 		s.eng.release(s)
 	})
 	return nil
-}
-
-// target is where outgoing RTP goes: the latched source, else the SDP address.
-func (s *Session) target(p *sessionParams) netip.AddrPort {
-	if l := s.latched.Load(); l != nil {
-		return *l
-	}
-	return p.Remote
-}
-
-const (
-	maxCatchUpFrames = 5                      // a late tick sends at most this many frames at once
-	resyncAfter      = 200 * time.Millisecond // further behind than this, skip instead of burst
-)
-
-// tick emits every frame due at now. It runs on the clock goroutine.
-func (s *Session) tick(now time.Time) {
-	if s.closed.Load() {
-		return
-	}
-	p := s.params.Load()
-	if p == nil {
-		return
-	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
-	if s.nextDue.IsZero() {
-		s.nextDue = now
-	}
-	if behind := now.Sub(s.nextDue); behind > resyncAfter {
-		skipped := int(behind / p.Ptime)
-		s.ts += uint32(skipped) * p.tsPerFrame
-		s.nextDue = s.nextDue.Add(time.Duration(skipped) * p.Ptime)
-		s.eng.metrics.lateTicks.Inc()
-	}
-	for i := 0; i < maxCatchUpFrames && !s.nextDue.After(now); i++ {
-		s.emit(p)
-		s.nextDue = s.nextDue.Add(p.Ptime)
-	}
-}
-
-// emit produces one frame: the player's audio or silence, sent when our direction allows.
-func (s *Session) emit(p *sessionParams) {
-	if cap(s.frame) < p.samplesPerFrame {
-		s.frame = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
-	}
-	frame := s.frame[:p.samplesPerFrame]
-	n := 0
-	if pb := s.player.Load(); pb != nil {
-		var err error
-		n, err = pb.src.Read(frame)
-		if err != nil {
-			if s.player.CompareAndSwap(pb, nil) {
-				if errors.Is(err, io.EOF) {
-					err = nil
-				}
-				pb.finish(err)
-			}
-		}
-	}
-	clear(frame[n:])
-	defer func() { s.ts += p.tsPerFrame }()
-	dst := s.target(p)
-	if !p.Send || !dst.IsValid() || dst.Addr().IsUnspecified() || dst.Port() == 0 {
-		return
-	}
-	if s.encCodec != p.Codec {
-		enc, err := p.Codec.NewEncoder()
-		if err != nil {
-			s.eng.metrics.sendErrors.Inc()
-			return
-		}
-		s.enc, s.encCodec = enc, p.Codec
-	}
-	plen, err := s.enc.Encode(s.pkt[rtp.HeaderSize:], frame)
-	if err != nil {
-		s.eng.metrics.sendErrors.Inc()
-		return
-	}
-	h := rtp.Header{
-		Version:        2,
-		Marker:         s.marker,
-		PayloadType:    p.PayloadType,
-		SequenceNumber: s.seq,
-		Timestamp:      s.ts,
-		SSRC:           s.ssrc,
-	}
-	if _, err := h.MarshalTo(s.pkt); err != nil {
-		s.eng.metrics.sendErrors.Inc()
-		return
-	}
-	size := rtp.HeaderSize + plen
-	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:size], dst); err != nil {
-		s.eng.metrics.sendErrors.Inc()
-		return
-	}
-	s.marker = false
-	s.seq++
-	s.stats.sent.Add(1)
-	s.stats.bytesSent.Add(uint64(size))
-	s.eng.metrics.packetsSent.Inc()
-	s.eng.metrics.bytesSent.Add(float64(size))
-}
-
-const (
-	housekeepEvery = 250 * time.Millisecond
-	readDeadline   = 500 * time.Millisecond
-)
-
-func (s *Session) startReceiving() { go s.receive() }
-
-// receive is the session's only reader of the socket. It allocates its buffers once.
-func (s *Session) receive() {
-	defer close(s.recvDone)
-	buf := make([]byte, 2048)
-	rx := dtmf.NewReceiver()
-	var lastHousekeep time.Time
-	for {
-		now := time.Now()
-		if now.Sub(lastHousekeep) >= housekeepEvery {
-			s.housekeep(now, rx)
-			lastHousekeep = now
-			if err := s.conn.SetReadDeadline(now.Add(readDeadline)); err != nil {
-				return
-			}
-		}
-		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // deadline (housekeeping above) or a transient ICMP error
-		}
-		s.handlePacket(buf[:n], from, time.Now(), rx)
-	}
-}
-
-func (s *Session) housekeep(now time.Time, rx *dtmf.Receiver) {
-	if d, ok := rx.Expire(now); ok {
-		s.eng.metrics.dtmfRFC4733.Inc()
-		s.deliverDigit(d)
-	}
-	p := s.params.Load()
-	started := s.started.Load()
-	timeout := s.eng.cfg.Timeout
-	if p == nil || started == 0 || timeout <= 0 || !(p.Send && p.Recv) {
-		return // on hold or inactive: silence from the caller is expected
-	}
-	last := max(s.lastRx.Load(), started)
-	if now.Sub(time.Unix(0, last)) > timeout {
-		s.timeout.Do(func() {
-			s.eng.metrics.timeouts.Inc()
-			s.log.Warn("RTP timeout: no media from caller", "timeout", timeout)
-			close(s.timedOut)
-		})
-	}
-}
-
-func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, rx *dtmf.Receiver) {
-	m := s.eng.metrics
-	if rtp.IsRTCP(pkt) {
-		return // RTCP multiplexed on the RTP port (RFC 5761): reports are handled elsewhere
-	}
-	var h rtp.Header
-	payload, err := h.Unmarshal(pkt)
-	if err != nil {
-		s.stats.garbage.Add(1)
-		if errors.Is(err, rtp.ErrShortPacket) {
-			m.garbageShort.Inc()
-		} else {
-			m.garbageVersion.Inc()
-		}
-		return
-	}
-	p := s.params.Load()
-	if p == nil {
-		m.beforeRemote.Inc()
-		return
-	}
-	if !s.acceptSource(p, from) {
-		s.stats.garbage.Add(1)
-		m.foreignSource.Inc()
-		return
-	}
-	switch {
-	case int(h.PayloadType) == p.DTMFPayloadType:
-		d, ok, err := rx.Push(h.SSRC, h.Timestamp, payload, now)
-		if err != nil {
-			m.dtmfBadPayload.Inc()
-			return
-		}
-		if ok {
-			m.dtmfRFC4733.Inc()
-			s.deliverDigit(d)
-		}
-	case h.PayloadType == p.PayloadType:
-	default:
-		s.stats.garbage.Add(1)
-		m.garbagePT.Inc()
-		return
-	}
-	s.lastRx.Store(now.UnixNano())
-	s.stats.recv.Add(1)
-	s.stats.bytesRecv.Add(uint64(len(pkt)))
-	m.packetsReceived.Inc()
-	m.bytesReceived.Add(float64(len(pkt)))
-}
-
-// acceptSource applies the symmetric RTP policy to a packet's source address and latches
-// the outgoing stream to it when the policy allows.
-func (s *Session) acceptSource(p *sessionParams, from netip.AddrPort) bool {
-	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	switch s.eng.cfg.Latch {
-	case LatchOff:
-		return true
-	case LatchAny:
-		if l := s.latched.Load(); l != nil {
-			return *l == from
-		}
-		s.latch(from)
-		return true
-	default: // LatchAuto
-		ip := from.Addr()
-		if ip != p.Remote.Addr().Unmap() && ip != p.SignalingSource.Unmap() {
-			return false
-		}
-		if l := s.latched.Load(); l == nil || *l != from {
-			s.latch(from)
-		}
-		return true
-	}
-}
-
-func (s *Session) latch(to netip.AddrPort) {
-	s.latched.Store(&to)
-	s.log.Debug("symmetric RTP: sending to the caller's source address", "remote", to.String())
 }

@@ -1,0 +1,128 @@
+package media
+
+import (
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// countingStream records the times it was ticked.
+type countingStream struct {
+	mu    sync.Mutex
+	ticks []time.Time
+}
+
+func (c *countingStream) tick(now time.Time) {
+	c.mu.Lock()
+	c.ticks = append(c.ticks, now)
+	c.mu.Unlock()
+}
+
+func (c *countingStream) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ticks)
+}
+
+// TestClockTicksStreams runs the real clock goroutines on synctest's fake time: every
+// registered stream is ticked every 20 ms, on its own shard, until removed; removal is
+// idempotent and Close waits for the shards.
+func TestClockTicksStreams(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := NewClock(2, 20*time.Millisecond)
+		a, b := &countingStream{}, &countingStream{}
+		removeA := c.add(a)
+		removeB := c.add(b)
+		if c.shards[0].len()+c.shards[1].len() != 2 || c.shards[0].len() != 1 {
+			t.Fatalf("streams not spread over shards: %d, %d", c.shards[0].len(), c.shards[1].len())
+		}
+		time.Sleep(time.Second + time.Millisecond)
+		synctest.Wait()
+		if a.count() != 50 || b.count() != 50 {
+			t.Fatalf("ticks in 1 s: %d and %d, want 50", a.count(), b.count())
+		}
+		for i := 1; i < len(a.ticks); i++ {
+			if d := a.ticks[i].Sub(a.ticks[i-1]); d != 20*time.Millisecond {
+				t.Fatalf("tick %d came %v after the previous", i, d)
+			}
+		}
+		removeA()
+		removeA() // idempotent
+		time.Sleep(100 * time.Millisecond)
+		synctest.Wait()
+		if a.count() != 50 {
+			t.Fatalf("removed stream ticked %d more times", a.count()-50)
+		}
+		if b.count() != 55 {
+			t.Fatalf("remaining stream ticked %d times, want 55", b.count())
+		}
+		removeB()
+		c.Close()
+		c.Close() // idempotent; synctest fails the test if a shard goroutine is left
+		if c.Interval() != 20*time.Millisecond {
+			t.Error("Interval")
+		}
+	})
+}
+
+// TestClockCatchUp drives a session's tick with chosen times: a late tick sends the
+// missed frames, at most maxCatchUpFrames at once, the rest on the next ticks; a stream
+// far behind skips the missed frames (timestamp jump, marker, no burst) and counts it.
+func TestClockCatchUp(t *testing.T) {
+	m, pr := startManual(t, Config{}, nil)
+	reg := metricsOf(t, m.s)
+	recvN := func(n int) []packet {
+		t.Helper()
+		out := make([]packet, n)
+		for i := range out {
+			out[i] = pr.must(time.Second)
+		}
+		pr.none(5 * time.Millisecond)
+		return out
+	}
+
+	m.tick(0)
+	first := recvN(1)[0]
+	m.tick(1)
+	recvN(1)
+	// 180 ms late (under resyncAfter): frames 2..10 are due, 5 go now, 4 next tick.
+	m.tick(10)
+	late := recvN(maxCatchUpFrames)
+	m.tick(11) // due: 7, 8, 9, 10, 11
+	rest := recvN(5)
+	m.tick(12)
+	last := recvN(1)[0]
+	for i := 1; i < len(late); i++ {
+		if late[i].h.Timestamp-late[i-1].h.Timestamp != 160 {
+			t.Fatalf("catch-up frames not contiguous")
+		}
+	}
+	if late[0].h.Timestamp-first.h.Timestamp != 2*160 || rest[len(rest)-1].h.Timestamp-first.h.Timestamp != 11*160 {
+		t.Fatalf("catch-up timestamps %d..%d, want frames 2..11 after %d",
+			late[0].h.Timestamp, rest[len(rest)-1].h.Timestamp, first.h.Timestamp)
+	}
+	if metric(t, reg, "hotline_media_clock_resyncs_total") != 0 {
+		t.Fatal("resync counted for a small delay")
+	}
+
+	// Two seconds without a tick: skip, do not burst.
+	m.tick(112)
+	pks := recvN(1)
+	if !pks[0].h.Marker {
+		t.Error("no marker after a resync")
+	}
+	if d := pks[0].h.Timestamp - last.h.Timestamp; d != 100*160 {
+		t.Errorf("timestamp advanced %d over 2 s, want %d", d, 100*160)
+	}
+	if pks[0].h.SequenceNumber != last.h.SequenceNumber+1 {
+		t.Error("sequence number jumped at a resync")
+	}
+	if n := metric(t, reg, "hotline_media_clock_resyncs_total"); n != 1 {
+		t.Errorf("resyncs %v, want 1", n)
+	}
+	m.tick(113)
+	if pk := recvN(1)[0]; pk.h.Marker || pk.h.Timestamp-pks[0].h.Timestamp != 160 {
+		t.Error("stream did not resume its pace after the resync")
+	}
+}

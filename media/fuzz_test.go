@@ -1,0 +1,59 @@
+package media
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/rtp"
+)
+
+// FuzzHandlePacket feeds arbitrary datagrams from a trusted and a foreign source to the
+// receive path: it must never panic, and every datagram is accepted, counted as garbage,
+// or set aside as RTCP.
+func FuzzHandlePacket(f *testing.F) {
+	f.Add(buildRTP(rtp.Header{PayloadType: 0, SSRC: 1}, silentFrame), false)
+	f.Add(buildRTP(rtp.Header{PayloadType: 101, Marker: true, SSRC: 1}, []byte{5, 0x0a, 0, 160}), false)
+	f.Add(buildRTP(rtp.Header{PayloadType: 101, SSRC: 1}, []byte{5, 0x8a, 3, 32}), true)
+	f.Add([]byte{0x81, 0xc9, 0, 1, 0, 0, 0, 1}, false)
+	f.Add([]byte{0xa0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false)
+	f.Add([]byte{0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xbe, 0xde, 0xff, 0xff}, false)
+	f.Add([]byte{}, true)
+	e, _ := newTestEngine(f, Config{}, withManualClock())
+	s := newTestSession(f, e)
+	trusted := netip.MustParseAddrPort("127.0.0.1:40000")
+	foreign := netip.MustParseAddrPort("127.0.0.2:40000")
+	if err := s.Configure(pcmu(trusted)); err != nil {
+		f.Fatal(err)
+	}
+	rx := dtmf.NewReceiver()
+	now := time.Now()
+	reg := metricsOf(f, s)
+	f.Fuzz(func(t *testing.T, pkt []byte, fromForeign bool) {
+		from := trusted
+		if fromForeign {
+			from = foreign
+		}
+		before := s.Stats()
+		rtcp := metric(t, reg, "hotline_rtcp_packets_received_total")
+		s.handlePacket(pkt, from, now, rx)
+		now = now.Add(20 * time.Millisecond)
+		after := s.Stats()
+		counted := (after.PacketsReceived - before.PacketsReceived) + (after.Garbage - before.Garbage)
+		if metric(t, reg, "hotline_rtcp_packets_received_total") > rtcp {
+			counted++
+		}
+		if counted != 1 {
+			t.Fatalf("datagram % x counted %d times", pkt, counted)
+		}
+		for {
+			select {
+			case <-s.Digits():
+				continue
+			default:
+			}
+			break
+		}
+	})
+}

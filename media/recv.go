@@ -1,0 +1,178 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/rtp"
+)
+
+// housekeepEvery is how often the receive loop, even when no packet arrives, reports
+// DTMF digits whose end packets were lost and checks the RTP timeout. The socket's read
+// deadline is set to the next housekeeping time, so an idle session wakes exactly then.
+const housekeepEvery = 250 * time.Millisecond
+
+// receiveBuffer holds any datagram an Ethernet path delivers unfragmented.
+const receiveBuffer = 2048
+
+func (s *Session) startReceiving() { go s.receive() }
+
+// receive is the session's only reader of the socket. It allocates its buffers once and
+// exits when Close closes the socket.
+func (s *Session) receive() {
+	defer close(s.recvDone)
+	buf := make([]byte, receiveBuffer)
+	rx := dtmf.NewReceiver()
+	next := time.Now().Add(housekeepEvery)
+	if err := s.conn.SetReadDeadline(next); err != nil {
+		return
+	}
+	for {
+		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
+		now := time.Now()
+		switch {
+		case err == nil:
+			s.handlePacket(buf[:n], from, now, rx)
+		case errors.Is(err, net.ErrClosed):
+			return
+		default:
+			// The deadline (housekeeping below) or a transient error such as an
+			// ICMP report; either way the loop goes on.
+		}
+		if !now.Before(next) {
+			s.housekeep(now, rx)
+			next = now.Add(housekeepEvery)
+			if err := s.conn.SetReadDeadline(next); err != nil {
+				return // closed
+			}
+		}
+	}
+}
+
+// housekeep reports a digit whose end packets were all lost and closes TimedOut when
+// the caller's RTP stopped. The timeout applies only while both directions are on: on
+// hold or inactive, silence from the caller is expected.
+func (s *Session) housekeep(now time.Time, rx *dtmf.Receiver) {
+	if d, ok := rx.Expire(now); ok {
+		s.eng.metrics.dtmfRFC4733.Inc()
+		s.deliverDigit(d)
+	}
+	p := s.params.Load()
+	timeout := s.eng.cfg.Timeout
+	if p == nil || s.started.Load() == 0 || timeout <= 0 || !(p.canSend && p.Recv) {
+		return // old-style hold (c=0.0.0.0) counts as hold too
+	}
+	last := max(s.lastRx.Load(), s.armed.Load())
+	if time.Duration(s.eng.mono(now)-last) > timeout {
+		s.timeout.Do(func() {
+			s.eng.metrics.timeouts.Inc()
+			s.log.Warn("RTP timeout: no media from caller", "timeout", timeout)
+			close(s.timedOut)
+		})
+	}
+}
+
+// handlePacket accounts one datagram: RTCP is counted and set aside, anything that is
+// not acceptable RTP is counted as garbage by reason, telephone-events become digits and
+// audio keeps the call alive. It must not allocate: it runs for every packet of every call.
+func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, rx *dtmf.Receiver) {
+	m := s.eng.metrics
+	if rtp.IsRTCP(pkt) {
+		m.rtcp.Inc() // RFC 5761 multiplexing: reports are not interpreted yet
+		return
+	}
+	var h rtp.Header
+	payload, err := h.Unmarshal(pkt)
+	if err != nil {
+		switch err {
+		case rtp.ErrShortPacket:
+			s.garbage(m.garbageShort)
+		case rtp.ErrBadVersion:
+			s.garbage(m.garbageVersion)
+		default:
+			s.garbage(m.garbageBad)
+		}
+		return
+	}
+	p := s.params.Load()
+	if p == nil {
+		s.garbage(m.beforeRemote)
+		return
+	}
+	if !s.acceptSource(p, from) {
+		s.garbage(m.foreignSource)
+		return
+	}
+	switch {
+	case int(h.PayloadType) == p.DTMFPayloadType:
+		d, ok, err := rx.Push(h.SSRC, h.Timestamp, payload, now)
+		if err != nil {
+			s.garbage(m.dtmfBadPayload)
+			return
+		}
+		if ok {
+			m.dtmfRFC4733.Inc()
+			s.deliverDigit(d)
+		}
+	case h.PayloadType == p.PayloadType:
+	default:
+		s.garbage(m.garbagePT)
+		return
+	}
+	s.lastRx.Store(s.eng.mono(now))
+	s.stats.recv.Add(1)
+	s.stats.bytesRecv.Add(uint64(len(pkt)))
+	m.packetsReceived.Inc()
+	m.bytesReceived.Add(float64(len(pkt)))
+}
+
+// garbage counts a refused datagram for the call record and the metric reason.
+func (s *Session) garbage(reason prometheus.Counter) {
+	s.stats.garbage.Add(1)
+	reason.Inc()
+}
+
+// acceptSource applies the symmetric RTP policy (RFC 4961) to a packet's source address
+// and latches the outgoing stream to it when the policy allows. Only the receive
+// goroutine calls it, so it is the only writer of s.latched.
+func (s *Session) acceptSource(p *sessionParams, from netip.AddrPort) bool {
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	l := s.latched.Load()
+	current := l != nil && l.gen == p.gen
+	switch s.eng.cfg.Latch {
+	case LatchOff:
+		return true
+	case LatchAny:
+		if current {
+			return l.addr == from
+		}
+		s.latch(p, from)
+		return true
+	default: // LatchAuto
+		ip := from.Addr()
+		if ip != p.Remote.Addr() && ip != p.SignalingSource {
+			return false
+		}
+		// Follow the trusted source, so a NAT that rebinds the caller's port mid-call
+		// does not cut the audio; a change allocates, steady state does not.
+		if !current || l.addr != from {
+			s.latch(p, from)
+		}
+		return true
+	}
+}
+
+func (s *Session) latch(p *sessionParams, to netip.AddrPort) {
+	s.latched.Store(&latch{addr: to, gen: p.gen})
+	s.eng.metrics.latches.Inc()
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Debug("symmetric RTP: sending to the caller's source address", "remote", to.String())
+	}
+}

@@ -1,0 +1,139 @@
+package media
+
+import (
+	"errors"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/hotline-ivr/hotline/media/rtp"
+)
+
+// The outgoing stream (RFC 3550 §5.1, RFC 3551 §4.1): one packet per ptime, audio from
+// the current playback or silence, sequence +1 per packet sent, timestamp + one frame's
+// clock units per frame elapsed (sent or not), marker on the first packet of a talk
+// spurt: the first packet, and the first after a pause in sending (hold, resync).
+
+const (
+	// maxCatchUpFrames is the most frames one tick sends: a wake-up a few ticks late
+	// catches up without a burst the caller's jitter buffer would drop.
+	maxCatchUpFrames = 5
+	// resyncAfter is how far behind schedule a stream may fall before it skips the
+	// missed frames (advancing the timestamp, as silence suppression would) instead of
+	// sending them late.
+	resyncAfter = 200 * time.Millisecond
+)
+
+// tick emits every frame due at now. It runs on the clock goroutine; tests call it
+// directly with chosen times.
+func (s *Session) tick(now time.Time) {
+	p := s.params.Load()
+	if p == nil {
+		return // Start before Configure: nothing to send yet
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.closed.Load() || s.removeFromClock == nil {
+		return // a tick that raced with Close (the socket is closing), or before Start
+	}
+	s.advance(p, now)
+}
+
+// advance emits the frames due at now; the caller holds sendMu.
+func (s *Session) advance(p *sessionParams, now time.Time) {
+	if s.nextDue.IsZero() {
+		s.nextDue = now
+	}
+	if behind := now.Sub(s.nextDue); behind > resyncAfter {
+		skipped := behind / p.Ptime
+		s.ts += uint32(skipped) * p.tsPerFrame
+		s.nextDue = s.nextDue.Add(skipped * p.Ptime)
+		s.marker = true // RFC 3551 §4.1: a new talk spurt after a gap
+		s.eng.metrics.lateTicks.Inc()
+	}
+	limit := now.Add(s.eng.slack)
+	for i := 0; i < maxCatchUpFrames && !s.nextDue.After(limit); i++ {
+		s.emit(p)
+		s.nextDue = s.nextDue.Add(p.Ptime)
+	}
+}
+
+// emit produces one frame: the player's audio or silence, sent when our direction
+// allows. A playback that ends with this frame is reported after the packet left, so
+// Play returns when the audio has been sent.
+func (s *Session) emit(p *sessionParams) {
+	if cap(s.frame) < p.samplesPerFrame {
+		s.frame = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
+	}
+	frame := s.frame[:p.samplesPerFrame]
+	n := 0
+	var ended *playback
+	var endErr error
+	if pb := s.player; pb != nil {
+		var err error
+		n, err = pb.src.Read(frame)
+		n = max(0, min(n, len(frame))) // a Source that miscounts cannot crash the clock
+		if err != nil {
+			s.player = nil
+			if !errors.Is(err, io.EOF) {
+				endErr = err
+			}
+			ended = pb
+		}
+	}
+	clear(frame[n:])
+	s.send(p, frame)
+	if ended != nil {
+		ended.finish(endErr)
+	}
+}
+
+// send encodes frame and writes it to the remote as the next RTP packet, if our
+// direction and the remote address allow; the timestamp advances either way.
+func (s *Session) send(p *sessionParams, frame []int16) {
+	ts := s.ts
+	s.ts += p.tsPerFrame
+	if !p.canSend {
+		s.marker = true // the first packet after hold starts a talk spurt
+		return
+	}
+	dst := s.target(p)
+	m := s.eng.metrics
+	plen, err := p.enc.Encode(s.pkt[rtp.HeaderSize:], frame)
+	if err != nil {
+		m.sendErrors.Inc()
+		return
+	}
+	h := rtp.Header{
+		Marker:         s.marker,
+		PayloadType:    p.PayloadType,
+		SequenceNumber: s.seq,
+		Timestamp:      ts,
+		SSRC:           s.ssrc,
+	}
+	if _, err := h.MarshalTo(s.pkt); err != nil {
+		m.sendErrors.Inc()
+		return
+	}
+	size := rtp.HeaderSize + plen
+	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:size], dst); err != nil {
+		m.sendErrors.Inc() // not sent: the sequence number is not used up
+		return
+	}
+	s.marker = false
+	s.seq++
+	s.stats.sent.Add(1)
+	s.stats.bytesSent.Add(uint64(size))
+	m.packetsSent.Inc()
+	m.bytesSent.Add(float64(size))
+}
+
+// target is where outgoing RTP goes: the address latched for the current remote, else
+// the SDP address. Only called when p.canSend, so a hold (0.0.0.0) is never overridden
+// by a latch.
+func (s *Session) target(p *sessionParams) netip.AddrPort {
+	if l := s.latched.Load(); l != nil && l.gen == p.gen {
+		return l.addr
+	}
+	return p.Remote
+}
