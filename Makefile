@@ -4,10 +4,10 @@
 GO        ?= go
 BIN       := bin/hotline
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Runtime: espeak-ng speaks prompts. Build: Opus via cgo (media engine).
-# Tests: sipp and baresip as real SIP callers, sox for test audio.
-RUN_PACKAGES  := espeak-ng
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester sox
+# Build: Opus through cgo (libopus, libopusfile, pkg-config, gcc). Runtime: espeak-ng
+# speaks prompts. Tests: sipp and baresip as real SIP callers, sox for test audio.
+RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev espeak-ng
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
 .PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean
