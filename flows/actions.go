@@ -22,18 +22,30 @@ import (
 // actionType describes one node type: its action key and what a node of it may do.
 type actionType struct {
 	name string
+	doc  string // one line, for the JSON Schema
 	// outcomes lists what a node of this type can produce, each needing a route.
 	outcomes []Outcome
 	// scalar names the field a scalar value fills ("say: Hello"); "" = mapping only.
 	scalar string
-	// branch reports whether the node may route its input by value (gather).
-	branch bool
-	// terminal types end the call; every loop must be able to reach one.
+	// langKeys lets the action's mapping hold language codes as shorthand for its
+	// scalar field: "say: {en: Hello, zh: 你好}" is "say: {text: {en: Hello, zh: 你好}}".
+	langKeys bool
+	// branch says how the node's branch key routes: "digits" (gather: by the digits
+	// collected) or "intents" (intent: by the intent recognized); "" = no branch key.
+	// A menu routes by its choices, a switch by its cases: both are action fields.
+	branch string
+	// terminal types end the call (hangup) or the subflow (return); every loop must
+	// be able to reach one.
 	terminal bool
+	// afterHangup types may run in the on_hangup section: they need no caller.
+	afterHangup bool
 	// newAction returns a pointer to the action struct holding its defaults.
 	newAction func() any
+	// decode, when set, decodes the action's value instead of decodeStruct: for
+	// actions whose value is not a mapping of fields (set, switch).
+	decode func(p *parser, s *nodeSrc, v *yaml.Node)
 	// check validates and completes a decoded action (ranges, files, defaults that
-	// depend on other fields); nil when field types say it all.
+	// depend on other fields or on the flow); nil when field types say it all.
 	check func(p *parser, s *nodeSrc)
 }
 
@@ -41,13 +53,16 @@ type actionType struct {
 var actionTypes = []*actionType{
 	{
 		name:      "say",
+		doc:       "speak text or a named prompt",
 		outcomes:  []Outcome{OutcomeOK, OutcomeError},
 		scalar:    "text",
+		langKeys:  true,
 		newAction: func() any { return &Say{BargeIn: true} },
 		check:     checkSay,
 	},
 	{
 		name:      "play",
+		doc:       "play an audio file",
 		outcomes:  []Outcome{OutcomeOK, OutcomeError},
 		scalar:    "file",
 		newAction: func() any { return &Play{BargeIn: true} },
@@ -55,32 +70,149 @@ var actionTypes = []*actionType{
 	},
 	{
 		name:     "gather",
+		doc:      "prompt and collect digits or speech",
 		outcomes: []Outcome{OutcomeOK, OutcomeNoInput, OutcomeNoMatch, OutcomeError},
-		branch:   true,
+		branch:   "digits",
 		newAction: func() any {
 			return &Gather{
-				MinDigits:         1,
-				MaxDigits:         1,
-				Timeout:           DefaultTimeout,
-				InterDigitTimeout: DefaultInterDigitTimeout,
-				Retries:           1,
-				Var:               "digits",
-				BargeIn:           true,
+				MinDigits: 1,
+				MaxDigits: 1,
+				Retries:   1,
+				Var:       "digits",
+				BargeIn:   true,
+				Input:     InputDTMF,
 			}
 		},
 		check: checkGather,
 	},
 	{
-		name:      "goto",
-		scalar:    "target",
-		newAction: func() any { return &Goto{} },
+		name:      "menu",
+		doc:       "prompt and route the caller's choice (key or phrase)",
+		outcomes:  []Outcome{OutcomeNoInput, OutcomeNoMatch, OutcomeError},
+		newAction: func() any { return &Menu{Retries: 1, Var: "digits", BargeIn: true, Input: InputDTMF} },
+		check:     checkMenu,
 	},
 	{
-		name:      "hangup",
-		scalar:    "disposition",
+		name:      "intent",
+		doc:       "recognize one of the flow's intents in speech or text",
+		outcomes:  []Outcome{OutcomeNoInput, OutcomeNoMatch, OutcomeError},
+		branch:    "intents",
+		newAction: func() any { return &Intent{Threshold: DefaultThreshold, Retries: 1, BargeIn: true} },
+		check:     checkIntent,
+	},
+	{
+		name:        "set",
+		doc:         "assign variables: a mapping from variable to expression",
+		outcomes:    []Outcome{OutcomeOK, OutcomeError},
+		afterHangup: true,
+		newAction:   func() any { return &Set{} },
+		decode:      decodeSet,
+	},
+	{
+		name:        "switch",
+		doc:         "route by the first case whose condition holds: a list of {when, next} and a last {default}",
+		outcomes:    []Outcome{OutcomeError},
+		afterHangup: true,
+		newAction:   func() any { return &Switch{} },
+		decode:      decodeSwitch,
+	},
+	{
+		name:        "http",
+		doc:         "call a web service and map its response into variables",
+		outcomes:    []Outcome{OutcomeOK, OutcomeError, OutcomeTimeout},
+		afterHangup: true,
+		newAction:   func() any { return &HTTP{} },
+		check:       checkHTTP,
+	},
+	{
+		name:      "hours",
+		doc:       "route by business hours: open, closed or holiday",
+		outcomes:  []Outcome{OutcomeOpen, OutcomeClosed, OutcomeHoliday},
+		scalar:    "calendar",
+		newAction: func() any { return &Hours{} },
+		check:     checkHours,
+	},
+	{
+		name:      "queue",
+		doc:       "hand the call to a queue of human agents",
+		outcomes:  []Outcome{OutcomeCompleted, OutcomeFull, OutcomeTimeout, OutcomeClosed, OutcomeCallback, OutcomeError},
+		scalar:    "name",
+		newAction: func() any { return &Queue{} },
+		check:     checkQueue,
+	},
+	{
+		name:      "transfer",
+		doc:       "transfer the call to a number or SIP URI",
+		outcomes:  []Outcome{OutcomeOK, OutcomeBusy, OutcomeNoAnswer, OutcomeFailed, OutcomeError},
+		scalar:    "to",
+		newAction: func() any { return &Transfer{Mode: TransferBridge, CallerID: CallerIDPass} },
+		check:     checkTransfer,
+	},
+	{
+		name:      "record",
+		doc:       "record the caller (voicemail)",
+		outcomes:  []Outcome{OutcomeOK, OutcomeNoInput, OutcomeError},
+		newAction: func() any { return &Record{Beep: true, Var: "recording"} },
+		check:     checkRecord,
+	},
+	{
+		name:      "survey",
+		doc:       "ask satisfaction questions answered 1 to 5",
+		outcomes:  []Outcome{OutcomeOK, OutcomeNoInput, OutcomeError},
+		newAction: func() any { return &Survey{Retries: 1, BargeIn: true, Input: InputDTMF} },
+		check:     checkSurvey,
+	},
+	{
+		name:        "ticket",
+		doc:         "create a work ticket",
+		outcomes:    []Outcome{OutcomeOK, OutcomeError},
+		afterHangup: true,
+		newAction:   func() any { return &Ticket{Priority: TicketNormal, Transcript: true} },
+		check:       checkTicket,
+	},
+	{
+		name:      "subflow",
+		doc:       "run another flow and come back when it returns",
+		outcomes:  []Outcome{OutcomeOK, OutcomeError},
+		scalar:    "flow",
+		newAction: func() any { return &Subflow{} },
+		check:     checkSubflow,
+	},
+	{
+		name:      "return",
+		doc:       "end a subflow and go back to the flow that called it",
 		terminal:  true,
-		newAction: func() any { return &Hangup{} },
-		check:     checkHangup,
+		newAction: func() any { return &Return{} },
+		check:     checkReturn,
+	},
+	{
+		name:      "answer",
+		doc:       "answer the call (after early media)",
+		outcomes:  []Outcome{OutcomeOK, OutcomeError},
+		newAction: func() any { return &Answer{} },
+	},
+	{
+		name:      "pause",
+		doc:       "wait in silence",
+		outcomes:  []Outcome{OutcomeOK},
+		scalar:    "duration",
+		newAction: func() any { return &Pause{} },
+	},
+	{
+		name:        "goto",
+		doc:         "continue at another node",
+		scalar:      "target",
+		afterHangup: true,
+		newAction:   func() any { return &Goto{} },
+	},
+	{
+		name:        "hangup",
+		doc:         "end the call with a disposition",
+		scalar:      "disposition",
+		terminal:    true,
+		afterHangup: true,
+		newAction:   func() any { return &Hangup{} },
+		check:       checkHangup,
 	},
 }
 
@@ -104,6 +236,16 @@ func Types() []string {
 		out[i] = t.name
 	}
 	return out
+}
+
+// Outcomes returns the outcomes of node type typ, in documentation order, and
+// whether typ is a node type.
+func Outcomes(typ string) ([]Outcome, bool) {
+	t := lookupType(typ)
+	if t == nil {
+		return nil, false
+	}
+	return slices.Clone(t.outcomes), true
 }
 
 // lookupType returns the node type whose action key is name, or nil.
@@ -149,86 +291,13 @@ func (p *parser) voice(s *nodeSrc, v string, field string) string {
 	return v
 }
 
-func checkSay(p *parser, s *nodeSrc) {
-	a := s.node.Action.(*Say)
-	a.Voice = p.voice(s, a.Voice, "say.voice")
-}
-
-func checkPlay(p *parser, s *nodeSrc) {
-	a := s.node.Action.(*Play)
-	a.File = p.audioFile(s, s.fields["file"], a.File, "play.file")
-}
-
-func checkGather(p *parser, s *nodeSrc) {
-	g := s.node.Action.(*Gather)
-	at := func(field string) *yaml.Node {
-		if n := s.fields[field]; n != nil {
-			return n
-		}
-		return s.action
-	}
-	digitsOK := true
-	if g.MaxDigits < 1 || g.MaxDigits > maxDigitsLimit {
-		p.errorf(at("max_digits"), "%sgather.max_digits must be from 1 to %d, got %d", s.prefix, maxDigitsLimit, g.MaxDigits)
-		digitsOK = false
-	} else if g.MinDigits < 1 || g.MinDigits > g.MaxDigits {
-		p.errorf(at("min_digits"), "%sgather.min_digits must be from 1 to max_digits (%d), got %d", s.prefix, g.MaxDigits, g.MinDigits)
-		digitsOK = false
-	}
-	switch n, set := s.fields["finish_key"]; {
-	case !set:
-		if g.MaxDigits > 1 {
-			g.FinishKey = "#"
-		}
-	case isNull(resolve(n)):
-		p.errorf(n, `%sgather.finish_key is empty: write "#" in quotes (a bare # starts a YAML comment), or "" for no finish key`, s.prefix)
-	case g.FinishKey != "" && (len(g.FinishKey) != 1 || !strings.Contains("0123456789*#", g.FinishKey)):
-		p.errorf(n, `%sgather.finish_key must be one of 0-9, * or #, or "" for none, got %s`, s.prefix, quote(g.FinishKey))
-	}
-	if g.Retries < 0 || g.Retries > maxRetries {
-		p.errorf(at("retries"), "%sgather.retries must be from 0 to %d, got %d", s.prefix, maxRetries, g.Retries)
-	}
-	if !varRE.MatchString(g.Var) {
-		p.errorf(at("var"), "%sgather.var must be a variable name matching [a-z_][a-z0-9_]*, got %s", s.prefix, quote(g.Var))
-	}
-	if n := s.fields["play"]; n != nil {
-		if strings.TrimSpace(g.PlayFile) == "" {
-			p.errorf(n, "%sgather.play is empty; name a .wav file or remove it", s.prefix)
-		} else if g.Prompt != "" {
-			p.errorf(n, "%sgather has both prompt and play; use one", s.prefix)
-		}
-		g.PlayFile = p.audioFile(s, n, g.PlayFile, "gather.play")
-	}
-	g.Voice = p.voice(s, g.Voice, "gather.voice")
-	if !digitsOK {
-		return // key lengths cannot be judged
-	}
-	for _, kv := range s.branch {
-		k := kv.name
-		switch {
-		case k == "" || strings.Trim(k, "0123456789*#ABCD") != "":
-			p.errorf(kv.key, `%sbranch key %s must be keypad digits (0-9, *, #, A-D); quote keys with * or #`, s.prefix, quote(k))
-		case len(k) > g.MaxDigits:
-			p.errorf(kv.key, "%sbranch key %s is longer than max_digits (%d)", s.prefix, quote(k), g.MaxDigits)
-		case len(k) < g.MinDigits:
-			p.errorf(kv.key, "%sbranch key %s is shorter than min_digits (%d)", s.prefix, quote(k), g.MinDigits)
-		case g.FinishKey != "" && strings.Contains(k, g.FinishKey):
-			p.errorf(kv.key, "%sbranch key %s contains the finish key %s, which ends input and is not part of it", s.prefix, quote(k), g.FinishKey)
-		}
-	}
-}
-
 // dispositions are the values of hangup.disposition.
 var dispositions = []string{DispositionResolved, DispositionUnresolved, DispositionTransferred, DispositionAbandoned, DispositionError}
 
 func checkHangup(p *parser, s *nodeSrc) {
 	h := s.node.Action.(*Hangup)
-	switch {
-	case h.Disposition == "":
+	if h.Disposition == "" {
 		h.Disposition = DispositionUnresolved
-	case !slices.Contains(dispositions, h.Disposition):
-		p.errorf(s.fields["disposition"], "%shangup.disposition must be one of %s, got %s%s",
-			s.prefix, strings.Join(dispositions, ", "), quote(h.Disposition), didYouMean{h.Disposition, dispositions})
 	}
 }
 
@@ -236,12 +305,12 @@ func checkHangup(p *parser, s *nodeSrc) {
 // field) is a .wav file that exists, and returns its resolved path: on disk, joined to
 // the flow file's directory unless absolute; in p.fsys, joined to the flow file's
 // directory there. It returns name unchanged when it reports a problem.
-func (p *parser) audioFile(s *nodeSrc, n *yaml.Node, name, field string) string {
+func (p *parser) audioFile(prefix string, n *yaml.Node, name, field string) string {
 	if n == nil || strings.TrimSpace(name) == "" {
 		return name // required-field or empty-value errors are reported elsewhere
 	}
 	if !strings.EqualFold(path.Ext(name), ".wav") {
-		p.errorf(n, "%s%s must name a .wav file, got %s", s.prefix, field, quote(name))
+		p.errorf(n, "%s%s must name a .wav file, got %s", prefix, field, quote(name))
 		return name
 	}
 	var (
@@ -252,24 +321,24 @@ func (p *parser) audioFile(s *nodeSrc, n *yaml.Node, name, field string) string 
 	if p.fsys == nil {
 		resolved = name
 		if !filepath.IsAbs(name) {
-			resolved = filepath.Join(p.dir, name)
+			resolved = filepath.Join(p.audioDir(), name)
 		}
 		info, err = os.Stat(resolved)
 	} else {
 		resolved = path.Join(p.dir, name)
 		if path.IsAbs(name) || filepath.IsAbs(name) || !fs.ValidPath(resolved) {
-			p.errorf(n, "%s%s %s must be a relative path inside the flow's file system", s.prefix, field, quote(name))
+			p.errorf(n, "%s%s %s must be a relative path inside the flow's file system", prefix, field, quote(name))
 			return name
 		}
 		info, err = fs.Stat(p.fsys, resolved)
 	}
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		p.errorf(n, "%s%s %s does not exist (looked for %s)", s.prefix, field, quote(name), strconv.Quote(resolved))
+		p.errorf(n, "%s%s %s does not exist (looked for %s)", prefix, field, quote(name), strconv.Quote(resolved))
 	case err != nil:
-		p.errorf(n, "%s%s %s cannot be read: %v", s.prefix, field, quote(name), err)
+		p.errorf(n, "%s%s %s cannot be read: %v", prefix, field, quote(name), err)
 	case !info.Mode().IsRegular():
-		p.errorf(n, "%s%s %s is not a regular file", s.prefix, field, quote(name))
+		p.errorf(n, "%s%s %s is not a regular file", prefix, field, quote(name))
 	default:
 		return resolved
 	}

@@ -9,9 +9,11 @@ package flows
 // missing required field at its position. Adding a node type is declaring its struct.
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -209,15 +211,39 @@ func shortDuration(d time.Duration) string {
 }
 
 var (
-	durationType = reflect.TypeFor[time.Duration]()
-	nodeType     = reflect.TypeFor[*yaml.Node]()
+	durationType  = reflect.TypeFor[time.Duration]()
+	nodeType      = reflect.TypeFor[*yaml.Node]()
+	exprType      = reflect.TypeFor[*Expr]()
+	templateType  = reflect.TypeFor[*Template]()
+	promptType    = reflect.TypeFor[*Prompt]()
+	phrasesType   = reflect.TypeFor[Phrases]()
+	assignsType   = reflect.TypeFor[Assignments]()
+	stringsType   = reflect.TypeFor[[]string]()
+	stringMapType = reflect.TypeFor[map[string]string]()
+	intMapType    = reflect.TypeFor[map[string]int]()
 )
 
-// structField is one `flow` tagged field of a struct decodeStruct fills.
+// structField is one `flow` tagged field of a struct decodeStruct fills. The tag is
+// `flow:"key[,option]..."`, options being:
+//
+//	required         must be present (and, for text, not blank; for lists and maps, not empty)
+//	enum=a|b|c       text: one of these values ("" keeps the default)
+//	min=N, max=N     numbers (and the values of a map of numbers): the range
+//	type=T           expressions: the type the value must have (bool, int, string…)
+//	scalar=F         structs: a scalar value is shorthand for field F
+//	schema=D         raw *yaml.Node fields: the JSON Schema definition that describes it
+//
+// and the `doc` tag is the field's one-line description in the JSON Schema.
 type structField struct {
 	name     string // the YAML key
 	index    int
-	required bool // must be present and, for text, not blank
+	required bool
+	enum     []string
+	min, max *float64
+	want     Type
+	scalar   string
+	schema   string
+	doc      string
 }
 
 // structFields lists the `flow` tagged fields of struct type t in declaration order.
@@ -228,8 +254,36 @@ func structFields(t reflect.Type) []structField {
 		if !ok {
 			continue
 		}
-		name, opt, _ := strings.Cut(tag, ",")
-		out = append(out, structField{name: name, index: i, required: opt == "required"})
+		opts := strings.Split(tag, ",")
+		f := structField{name: opts[0], index: i, doc: t.Field(i).Tag.Get("doc")}
+		for _, o := range opts[1:] {
+			k, v, _ := strings.Cut(o, "=")
+			switch k {
+			case "required":
+				f.required = true
+			case "enum":
+				f.enum = strings.Split(v, "|")
+			case "min", "max":
+				n, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					panic("flows: bad tag " + tag) // a programming error, caught by every test
+				}
+				if k == "min" {
+					f.min = &n
+				} else {
+					f.max = &n
+				}
+			case "type":
+				f.want = parseType(v)
+			case "scalar":
+				f.scalar = v
+			case "schema":
+				f.schema = v
+			default:
+				panic("flows: bad tag " + tag)
+			}
+		}
+		out = append(out, f)
 	}
 	return out
 }
@@ -237,7 +291,7 @@ func structFields(t reflect.Type) []structField {
 // decodeStruct fills the struct out points to (which holds its defaults) from v: a
 // mapping of its `flow` tagged fields or, if scalar names one, a scalar shorthand for
 // that field ("say: Hello" for "say: {text: Hello}"). An empty v leaves the defaults.
-// Field types may be string, bool, int, time.Duration and *yaml.Node (kept raw).
+// Field types are those setField knows.
 //
 // key is the node a missing required field is reported at; prefix starts every
 // message, what names the struct ("gather", "flow") and path prefixes its field names
@@ -263,13 +317,13 @@ func (r *reporter) decodeStruct(key, v *yaml.Node, out any, prefix, what, path, 
 				continue
 			}
 			got[f.name] = kv.value
-			r.setField(rv.Field(f.index), kv.value, prefix, path+f.name)
+			r.setField(rv.Field(f.index), kv.value, prefix, path+f.name, f)
 		}
 	case isNull(v):
 		// No fields: defaults only.
 	case scalar != "" && v.Kind == yaml.ScalarNode:
 		got[scalar] = v
-		r.setField(rv.Field(byName[scalar].index), v, prefix, path+scalar)
+		r.setField(rv.Field(byName[scalar].index), v, prefix, path+scalar, byName[scalar])
 	case scalar != "":
 		r.errorf(v, "%s%s must be a scalar (its %s) or a mapping, got %s", prefix, what, scalar, describe(v))
 		return got
@@ -279,13 +333,22 @@ func (r *reporter) decodeStruct(key, v *yaml.Node, out any, prefix, what, path, 
 	}
 	for _, f := range fields {
 		fv := rv.Field(f.index)
-		missing := fv.Kind() == reflect.String && strings.TrimSpace(fv.String()) == "" ||
-			fv.Type() == nodeType && fv.IsNil()
+		var missing bool
+		switch fv.Kind() {
+		case reflect.String:
+			missing = strings.TrimSpace(fv.String()) == ""
+		case reflect.Pointer:
+			missing = fv.IsNil()
+		case reflect.Slice, reflect.Map:
+			missing = fv.Len() == 0
+		case reflect.Int64:
+			missing = fv.Type() == durationType && fv.Int() == 0
+		}
 		if !f.required || !missing {
 			continue
 		}
 		at := key
-		if n := got[f.name]; n != nil && !isNull(n) {
+		if n := got[f.name]; n != nil && !isNull(resolve(n)) {
 			at = n
 		}
 		r.errorf(at, "%s%s requires %s", prefix, what, f.name)
@@ -293,31 +356,183 @@ func (r *reporter) decodeStruct(key, v *yaml.Node, out any, prefix, what, path, 
 	return got
 }
 
-// setField decodes v into field fv according to the field's type.
-func (r *reporter) setField(fv reflect.Value, v *yaml.Node, prefix, path string) {
+// setField decodes v into field fv according to the field's type and options.
+func (r *reporter) setField(fv reflect.Value, v *yaml.Node, prefix, path string, f structField) {
 	v = resolve(v)
-	switch {
-	case fv.Type() == durationType:
+	if r.hook != nil && r.hook(fv, v, prefix, path, f) {
+		return
+	}
+	switch t := fv.Type(); {
+	case t == durationType:
 		if d, ok := r.duration(v, prefix, path); ok {
 			fv.SetInt(int64(d))
 		}
-	case fv.Type() == nodeType:
+	case t == nodeType:
 		if !isNull(v) {
 			fv.Set(reflect.ValueOf(v))
 		}
-	case fv.Kind() == reflect.String:
-		if s, ok := r.text(v, prefix, path); ok {
+	case t.Kind() == reflect.String:
+		if s, ok := r.text(v, prefix, path); ok && r.checkEnum(v, s, prefix, path, f.enum) {
 			fv.SetString(s)
 		}
-	case fv.Kind() == reflect.Bool:
+	case t.Kind() == reflect.Bool:
 		if b, ok := r.boolean(v, prefix, path); ok {
 			fv.SetBool(b)
 		}
-	case fv.Kind() == reflect.Int:
-		if i, ok := r.integer(v, prefix, path); ok {
+	case t.Kind() == reflect.Int:
+		if i, ok := r.integer(v, prefix, path); ok && r.checkRange(v, float64(i), prefix, path, f) {
 			fv.SetInt(int64(i))
 		}
+	case t.Kind() == reflect.Float64:
+		if x, ok := r.number(v, prefix, path); ok && r.checkRange(v, x, prefix, path, f) {
+			fv.SetFloat(x)
+		}
+	case t == stringsType:
+		if v.Kind != yaml.SequenceNode {
+			r.errorf(v, "%s%s must be a list, got %s", prefix, path, describe(v))
+			return
+		}
+		out := make([]string, 0, len(v.Content))
+		for i, it := range v.Content {
+			if s, ok := r.text(resolve(it), prefix, fmt.Sprintf("%s[%d]", path, i)); ok {
+				out = append(out, s)
+			}
+		}
+		fv.Set(reflect.ValueOf(out))
+	case t == phrasesType:
+		fv.Set(reflect.ValueOf(r.phrases(v, prefix, path)))
+	case t.Kind() == reflect.Map:
+		r.setMap(fv, v, prefix, path, f)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct:
+		if isNull(v) {
+			return
+		}
+		p := reflect.New(t.Elem())
+		if fv.IsNil() {
+			p.Elem().Set(reflect.Zero(t.Elem()))
+		} else {
+			p.Elem().Set(fv.Elem()) // defaults
+		}
+		r.decodeStruct(v, v, p.Interface(), prefix, path, path+".", f.scalar)
+		fv.Set(p)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Pointer && t.Elem().Elem().Kind() == reflect.Struct:
+		if v.Kind != yaml.SequenceNode {
+			r.errorf(v, "%s%s must be a list, got %s", prefix, path, describe(v))
+			return
+		}
+		out := reflect.MakeSlice(t, 0, len(v.Content))
+		for i, it := range v.Content {
+			p := reflect.New(t.Elem().Elem())
+			what := fmt.Sprintf("%s[%d]", path, i)
+			r.decodeStruct(it, it, p.Interface(), prefix, what, what+".", f.scalar)
+			out = reflect.Append(out, p)
+		}
+		fv.Set(out)
 	default:
 		r.errorf(v, "%sinternal error: %s has unsupported type %s", prefix, path, fv.Type())
 	}
+}
+
+// setMap decodes a mapping into a map field: text keys, values as the map's element
+// type (text, whole numbers, structs, or what the hook decodes).
+func (r *reporter) setMap(fv reflect.Value, v *yaml.Node, prefix, path string, f structField) {
+	if isNull(v) {
+		return
+	}
+	if v.Kind != yaml.MappingNode {
+		r.errorf(v, "%s%s must be a mapping, got %s", prefix, path, describe(v))
+		return
+	}
+	t := fv.Type()
+	if t.Key().Kind() != reflect.String {
+		r.errorf(v, "%sinternal error: %s has unsupported type %s", prefix, path, t)
+		return
+	}
+	m := reflect.MakeMap(t)
+	for _, kv := range r.pairs(v, prefix, path) {
+		ev := reflect.New(t.Elem()).Elem()
+		r.setField(ev, kv.value, prefix, path+"."+kv.name, structField{name: kv.name, enum: f.enum, min: f.min, max: f.max, want: f.want, scalar: f.scalar})
+		m.SetMapIndex(reflect.ValueOf(kv.name), ev)
+	}
+	fv.Set(m)
+}
+
+// phrases decodes example phrases: a list (in the flow's language, stored under "")
+// or a mapping from language code to list.
+func (r *reporter) phrases(v *yaml.Node, prefix, path string) Phrases {
+	list := func(v *yaml.Node, path string) []string {
+		v = resolve(v)
+		if v.Kind != yaml.SequenceNode {
+			r.errorf(v, "%s%s must be a list of phrases, got %s", prefix, path, describe(v))
+			return nil
+		}
+		var out []string
+		for i, it := range v.Content {
+			s, ok := r.text(resolve(it), prefix, fmt.Sprintf("%s[%d]", path, i))
+			if ok && strings.TrimSpace(s) == "" {
+				r.errorf(it, "%s%s[%d] is empty", prefix, path, i)
+			} else if ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	switch {
+	case isNull(v):
+		return nil
+	case v.Kind == yaml.SequenceNode:
+		return Phrases{"": list(v, path)}
+	case v.Kind == yaml.MappingNode:
+		out := Phrases{}
+		for _, kv := range r.pairs(v, prefix, path) {
+			out[kv.name] = list(kv.value, path+"."+kv.name)
+		}
+		return out
+	}
+	r.errorf(v, "%s%s must be a list of phrases or a mapping from language to list, got %s", prefix, path, describe(v))
+	return nil
+}
+
+// number decodes a whole or decimal number.
+func (r *reporter) number(v *yaml.Node, prefix, path string) (float64, bool) {
+	var x float64
+	tag := v.ShortTag()
+	if v.Kind != yaml.ScalarNode || (tag != "!!int" && tag != "!!float") || v.Decode(&x) != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+		r.errorf(v, "%s%s must be a number, got %s", prefix, path, describe(v))
+		return 0, false
+	}
+	return x, true
+}
+
+// checkEnum reports s if the field allows only some values and s is none of them.
+// An empty s keeps the field's default.
+func (r *reporter) checkEnum(v *yaml.Node, s, prefix, path string, enum []string) bool {
+	if len(enum) == 0 || s == "" || slices.Contains(enum, s) {
+		return true
+	}
+	r.errorf(v, "%s%s must be one of %s, got %s%s", prefix, path, strings.Join(enum, ", "), quote(s), didYouMean{s, enum})
+	return false
+}
+
+// checkRange reports x if it is outside the field's min and max.
+func (r *reporter) checkRange(v *yaml.Node, x float64, prefix, path string, f structField) bool {
+	if (f.min == nil || x >= *f.min) && (f.max == nil || x <= *f.max) {
+		return true
+	}
+	lo, hi := "", ""
+	if f.min != nil {
+		lo = strconv.FormatFloat(*f.min, 'f', -1, 64)
+	}
+	if f.max != nil {
+		hi = strconv.FormatFloat(*f.max, 'f', -1, 64)
+	}
+	switch {
+	case f.min != nil && f.max != nil:
+		r.errorf(v, "%s%s must be from %s to %s, got %s", prefix, path, lo, hi, v.Value)
+	case f.min != nil:
+		r.errorf(v, "%s%s must be at least %s, got %s", prefix, path, lo, v.Value)
+	default:
+		r.errorf(v, "%s%s must be at most %s, got %s", prefix, path, hi, v.Value)
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package flows
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -120,6 +121,9 @@ type reporter struct {
 	file    string
 	errs    Errors
 	dropped int // problems found beyond maxErrors
+	// hook decodes field types that need more than the YAML (expressions, templates,
+	// prompts); it reports whether it handled fv. nil: none.
+	hook func(fv reflect.Value, v *yaml.Node, prefix, path string, f structField) bool
 }
 
 // pos is the position of YAML node n in the file being read.
@@ -202,6 +206,9 @@ type didYouMeanOr struct {
 }
 
 func (d didYouMeanOr) String() string {
+	if len(d.candidates) == 0 {
+		return " (there are none)"
+	}
 	if s := suggest(d.word, d.candidates); s != "" {
 		return s
 	}

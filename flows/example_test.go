@@ -69,3 +69,55 @@ nodes:
 	// line 9: node "menu": branch "1": no node named "billing"
 	// line 9: node "menu": branch key "123" is longer than max_digits (2)
 }
+
+// ValidateFiles checks flow files (and an env.yaml among them) together, the way
+// `hotline flow validate FILE…` does, and reports every problem at once.
+func ExampleValidateFiles() {
+	errs := flows.ValidateFiles([]string{"telecom.yaml", "env.yaml", "testdata/invalid/env_names.yaml"}, nil)
+	for _, e := range errs[:3] {
+		fmt.Println(e)
+	}
+	fmt.Println(errs.Summary())
+	// Output:
+	// testdata/invalid/env_names.yaml:11:12: node "b": queue.name: the environment env.yaml has no queue named "cares" (did you mean care?)
+	// testdata/invalid/env_names.yaml:14:12: node "c": hours.calendar: the environment env.yaml has no calendar named "mian" (did you mean main?)
+	// testdata/invalid/env_names.yaml:17:40: node "d": transfer.trunk: the environment env.yaml has no trunk named "carier" (did you mean carrier?)
+	// 5 errors in 1 file
+}
+
+// A flow's prompts are templates: the runtime renders them with the call's
+// variables, in the call's language, and evaluates the flow's expressions.
+func ExampleTemplate_Render() {
+	env, err := flows.LoadEnv("env.yaml")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	flow, err := flows.Load("telecom.yaml", flows.WithEnv(env))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	vars := flow.NewVars()
+	vars["caller"] = "+33612345678"
+	vars["language"] = "zh"
+	vars["account"] = "123456"
+
+	say := flow.Nodes["unknown_account"].Action.(*flows.Say)
+	prompt := say.Msg.For(vars["language"].(string))
+	ssml, _ := prompt.Text.Render(vars)
+	text, _ := prompt.Text.Text(vars)
+	fmt.Println(say.Voices[prompt.Lang])
+	fmt.Println(ssml)
+	fmt.Println(text)
+
+	wait := flow.Nodes["wait_check"].Action.(*flows.Switch)
+	vars["queue_wait"] = func(queue string) int { return 240 } // the runtime's function
+	long, _ := flow.Eval(wait.Cases[0].When, vars)
+	fmt.Println("offer a callback:", long)
+	// Output:
+	// cmn
+	// 对不起，找不到账号<say-as interpret-as="digits">123456</say-as>。
+	// 对不起，找不到账号123456。
+	// offer a callback: true
+}

@@ -22,6 +22,24 @@ const (
 	OutcomeNoInput Outcome = "no_input"
 	// OutcomeNoMatch: a gather got input it could not accept on every attempt.
 	OutcomeNoMatch Outcome = "no_match"
+	// OutcomeTimeout: an http request or a queue wait ran out of time.
+	OutcomeTimeout Outcome = "timeout"
+	// OutcomeOpen, OutcomeClosed, OutcomeHoliday: an hours node's verdict; closed is
+	// also a queue that does not take calls now.
+	OutcomeOpen    Outcome = "open"
+	OutcomeClosed  Outcome = "closed"
+	OutcomeHoliday Outcome = "holiday"
+	// OutcomeCompleted: the caller is back from a queue's agent (the agent hung up).
+	OutcomeCompleted Outcome = "completed"
+	// OutcomeFull: the queue refused the call (too many waiting).
+	OutcomeFull Outcome = "full"
+	// OutcomeCallback: the caller took the queue's offer of a callback.
+	OutcomeCallback Outcome = "callback"
+	// OutcomeBusy, OutcomeNoAnswer, OutcomeFailed: a transfer's far end was busy, did
+	// not answer in time, or could not be reached (rejected, unroutable).
+	OutcomeBusy     Outcome = "busy"
+	OutcomeNoAnswer Outcome = "no_answer"
+	OutcomeFailed   Outcome = "failed"
 )
 
 // The dispositions a hangup node can record in the call's CDR: how the call ended
@@ -42,11 +60,37 @@ const (
 type Flow struct {
 	Name        string // unique among loaded flows; matches [a-z0-9_-]+
 	Description string // free text for people
-	Voice       string // default TTS voice, already applied to Say.Voice and Gather.Voice
-	EarlyMedia  bool   // play prompts in 183 early media until the flow first needs input
-	Start       string // the name of the first node; always a key of Nodes
-	File        string // the path it was loaded from, as given
-	Version     string // first 12 hex digits of the SHA-256 of the file, for call records
+	// Voice is the default TTS voice: the voice key, else the voice of the flow's
+	// language; already applied to Say.Voice and Gather.Voice.
+	Voice      string
+	EarlyMedia bool   // play prompts in 183 early media until the flow first needs input
+	Start      string // the name of the first node; always a key of Nodes
+	File       string // the path it was loaded from, as given
+	Version    string // first 12 hex digits of the SHA-256 of the file, for call records
+
+	// Language is the flow's language code (language:, default DefaultLanguage): the
+	// call's language variable starts with it, and every prompt has text in it.
+	Language string
+	// Languages holds every language the flow speaks, Language included.
+	Languages map[string]*Language
+	Prompts   map[string]*Prompt    // the named prompts, by name
+	Intents   map[string]*IntentDef // the intents, by name
+	// Variables holds the variables the flow declares, and those its nodes imply
+	// (gather.var, record.var, survey vars), with their types. Built-ins are listed by
+	// Builtins; NewVars returns all of them with their zero values.
+	Variables map[string]Type
+	// Timeouts are the flow-level timeouts, engine defaults filled in; they are
+	// already applied to every node field that inherits them.
+	Timeouts Timeouts
+	// MaxSteps bounds the nodes one call may run; 0: the runtime's default.
+	MaxSteps int
+	// OnHangup names the first node of the section that runs once the call has ended
+	// ("" for none). Only set, switch, http, ticket, goto and hangup nodes run there.
+	OnHangup string
+	// Env is the environment the flow was loaded against; nil for none.
+	Env *Env
+
+	scope *scope // what its expressions may name
 
 	// FS is the file system the flow was read from (by LoadFS or Parse with a non-nil
 	// fsys), against which Play.File and Gather.PlayFile are resolved; nil means the
@@ -66,16 +110,35 @@ func (f *Flow) Open(name string) (fs.File, error) {
 	return f.FS.Open(name)
 }
 
-// Node is one step of a flow: an action (say, play, gather, goto, hangup) and where
-// the call goes after each outcome of it.
+// NewVars returns the variables of a new call: every built-in and declared variable
+// with its zero value, and language set to the flow's language. The runtime then
+// sets caller, called and call_id, and passes the runtime functions (Builtins).
+func (f *Flow) NewVars() map[string]any {
+	vars := make(map[string]any, len(builtins)+len(f.Variables))
+	for _, b := range builtins {
+		if b.Func == nil && b.Name != "now" {
+			vars[b.Name] = b.Type.Zero()
+		}
+	}
+	for name, t := range f.Variables {
+		vars[name] = t.Zero()
+	}
+	vars["language"] = f.Language
+	return vars
+}
+
+// Node is one step of a flow: an action (say, gather, http, queue…) and where the
+// call goes after each outcome of it.
 type Node struct {
 	Name        string
-	Type        string // the action key: "say", "play", "gather", "goto" or "hangup"
+	Type        string // the action key: "say", "play", "gather", "goto", "hangup"…
 	Pos         Pos    // where the node's name is written, for runtime log messages
 	Description string // free text for people
 
-	// Action holds the node's parameters, with defaults applied: one of *Say, *Play,
-	// *Gather, *Goto or *Hangup, matching Type.
+	// Action holds the node's parameters, with defaults applied: a pointer to the
+	// struct of its type (*Say, *Play, *Gather, *Menu, *Intent, *Set, *Switch, *HTTP,
+	// *Hours, *Queue, *Transfer, *Record, *Survey, *Ticket, *Subflow, *Return,
+	// *Answer, *Pause, *Goto or *Hangup), matching Type.
 	Action any
 
 	// Routes maps every outcome the node can produce to the name of the next node.
@@ -84,8 +147,9 @@ type Node struct {
 	// no outcomes, so no Routes.
 	Routes map[Outcome]string
 
-	// Branch maps the digits a gather collected to the next node (gather only). Input
-	// that is not a key is a no-match: the gather retries, then takes no_match.
+	// Branch maps the digits a gather collected, the key of a menu's choice or the
+	// intent an intent node recognized to the next node. Input that is not a key is a
+	// no-match: the node retries, then takes no_match.
 	Branch map[string]string
 }
 
@@ -100,27 +164,45 @@ func (n *Node) Targets() []string {
 	for _, t := range n.Branch {
 		out = append(out, t)
 	}
-	if g, ok := n.Action.(*Goto); ok && g.Target != "" {
-		out = append(out, g.Target)
+	switch a := n.Action.(type) {
+	case *Goto:
+		if a.Target != "" {
+			out = append(out, a.Target)
+		}
+	case *Switch:
+		for _, c := range a.Cases {
+			out = append(out, c.Next)
+		}
+		if a.Default != "" {
+			out = append(out, a.Default)
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-// Say speaks text with the text-to-speech engine.
+// Say speaks text with the text-to-speech engine (or plays a named prompt's file).
 type Say struct {
-	Text    string `flow:"text,required"`
-	Voice   string `flow:"voice"`    // the node's voice, else the flow's; "" = the engine's default
-	BargeIn bool   `flow:"barge_in"` // a DTMF digit stops the prompt (default true)
+	// Text is the text in the flow's language as written ({{ }} and SSML not
+	// rendered), for the first runtime; Msg is the prompt in every language.
+	Text    string
+	Voice   string `flow:"voice" doc:"espeak-ng voice; default: the voice of the call's language, else the flow's"`
+	BargeIn bool   `flow:"barge_in" doc:"a key press stops the prompt; default true"`
+
+	Msg        *Prompt `flow:"text" doc:"what to say: text ({{ }} and SSML allowed), or a mapping from language to text"`
+	PromptName string  `flow:"prompt" doc:"the name of a prompt of the prompts section, instead of text"`
+	// Voices is the voice for each language of the flow: Voice if set, else the
+	// language's voice, else the flow's.
+	Voices map[string]string
 }
 
 // Play plays a WAV file.
 type Play struct {
 	// File is the path as resolved by the loader: joined to the flow file's directory
-	// unless absolute; a path inside Flow.FS when the flow came from a file system.
-	// Open it with Flow.Open.
-	File    string `flow:"file,required"`
-	BargeIn bool   `flow:"barge_in"` // a DTMF digit stops the file (default true)
+	// (or the environment's prompts_dir) unless absolute; a path inside Flow.FS when
+	// the flow came from a file system. Open it with Flow.Open.
+	File    string `flow:"file,required" doc:"a .wav file, relative to the flow file (or the environment's prompts_dir)"`
+	BargeIn bool   `flow:"barge_in" doc:"a key press stops the file; default true"`
 }
 
 // Gather prompts the caller and collects DTMF digits. Each attempt plays the prompt
@@ -130,30 +212,44 @@ type Play struct {
 // a failed attempt the gather plays NoInputPrompt or NoMatchPrompt and tries again,
 // Retries times; the last failure becomes the node's no_input or no_match outcome.
 // The collected digits (without FinishKey) are stored in the call variable Var.
+//
+// With Input speech or dtmf_speech the caller may answer by voice too (Speech holds
+// the recognizer settings); with Confirm a valid answer is read back and must be
+// confirmed. Prompt, NoInputPrompt and NoMatchPrompt are the flow-language texts as
+// written, for the first runtime; PromptMsg, NoInputMsg and NoMatchMsg are the
+// prompts in every language (PromptMsg holds PlayFile too).
 type Gather struct {
-	Prompt            string        `flow:"prompt"`
-	Voice             string        `flow:"voice"` // for Prompt, NoInputPrompt, NoMatchPrompt; else the flow's
-	PlayFile          string        `flow:"play"`  // resolved like Play.File; exclusive with Prompt
-	MinDigits         int           `flow:"min_digits"`
-	MaxDigits         int           `flow:"max_digits"`
-	FinishKey         string        `flow:"finish_key"` // "" = none
-	Timeout           time.Duration `flow:"timeout"`
-	InterDigitTimeout time.Duration `flow:"inter_digit_timeout"`
-	Retries           int           `flow:"retries"` // attempts after the first
-	NoInputPrompt     string        `flow:"no_input_prompt"`
-	NoMatchPrompt     string        `flow:"no_match_prompt"`
-	Var               string        `flow:"var"`
-	BargeIn           bool          `flow:"barge_in"` // a digit stops the prompt and counts as input
+	Prompt            string
+	Voice             string        `flow:"voice" doc:"espeak-ng voice for the prompts; default: the language's, else the flow's"`
+	PlayFile          string        `flow:"play" doc:"a .wav file to play instead of prompt"` // resolved like Play.File; exclusive with Prompt
+	MinDigits         int           `flow:"min_digits" doc:"the fewest keys that make valid input; default 1"`
+	MaxDigits         int           `flow:"max_digits" doc:"input ends at this many keys; default 1, at most 64"`
+	FinishKey         string        `flow:"finish_key" doc:"key that ends input early (0-9, * or #), \"\" for none; default # when max_digits > 1"` // "" = none
+	Timeout           time.Duration `flow:"timeout" doc:"wait for the first key; default timeouts.gather"`
+	InterDigitTimeout time.Duration `flow:"inter_digit_timeout" doc:"wait for each next key; default timeouts.inter_digit"`
+	Retries           int           `flow:"retries" doc:"attempts after the first, 0 to 10; default 1"` // attempts after the first
+	NoInputPrompt     string
+	NoMatchPrompt     string
+	Var               string `flow:"var" doc:"variable the input is stored in; default digits"`
+	BargeIn           bool   `flow:"barge_in" doc:"a key pressed during the prompt stops it and counts as input; default true"` // a digit stops the prompt and counts as input
+
+	Input      string   `flow:"input,enum=dtmf|speech|dtmf_speech" doc:"what the caller may answer with; default dtmf"`
+	Speech     *Speech  `flow:"speech" doc:"speech recognition settings"`
+	Confirm    *Confirm `flow:"confirm" doc:"read the answer back and ask the caller to confirm it"`
+	PromptMsg  *Prompt  `flow:"prompt" doc:"said before waiting: text, a mapping from language to text, {file: …} or {prompt: name}"`
+	NoInputMsg *Prompt  `flow:"no_input_prompt" doc:"said before a retry after no input"`
+	NoMatchMsg *Prompt  `flow:"no_match_prompt" doc:"said before a retry after invalid input"`
+	Voices     map[string]string
 }
 
 // Goto continues at another node without doing anything, to share a node between
 // branches or loop back to a menu.
 type Goto struct {
-	Target string `flow:"target,required"`
+	Target string `flow:"target,required" doc:"the node to continue at"`
 }
 
 // Hangup ends the call and records how it ended.
 type Hangup struct {
-	Disposition string `flow:"disposition"` // one of the Disposition constants
-	Reason      string `flow:"reason"`      // free text for the call record
+	Disposition string `flow:"disposition,enum=resolved|unresolved|transferred|abandoned|error" doc:"how the call ended, for reports; default unresolved"` // one of the Disposition constants
+	Reason      string `flow:"reason" doc:"free text for the call record"`                                                                                 // free text for the call record
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"gopkg.in/yaml.v3"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/invalid/*.golden from the current output")
@@ -23,10 +25,14 @@ func TestInvalid(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test files: %v", err)
 	}
+	env, err := LoadEnv("testdata/valid/env.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			f, err := Load(file)
+			f, err := Load(file, WithEnv(env))
 			if err == nil {
 				t.Fatalf("loaded %q without errors; want errors", f.Name)
 			}
@@ -57,10 +63,17 @@ func TestInvalid(t *testing.T) {
 }
 
 func TestValid(t *testing.T) {
+	env, err := LoadEnv("testdata/valid/env.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, _ := filepath.Glob("testdata/valid/*.yaml")
 	for _, file := range append(files, "hotline.yaml") {
+		if isEnvFile(file) {
+			continue
+		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			f, err := Load(file)
+			f, err := Load(file, WithEnv(env))
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -89,7 +102,7 @@ func checkInvariants(t *testing.T, f *Flow) {
 			continue
 		}
 		for _, o := range typ.outcomes {
-			if o == OutcomeOK && n.Branch != nil {
+			if o == OutcomeOK && n.Branch != nil && n.Type == "gather" {
 				continue
 			}
 			if f.Nodes[n.Routes[o]] == nil {
@@ -100,6 +113,67 @@ func checkInvariants(t *testing.T, f *Flow) {
 			if f.Nodes[target] == nil {
 				t.Errorf("node %q: target %q is not a node", name, target)
 			}
+		}
+		checkCompiled(t, name, reflect.ValueOf(n.Action))
+	}
+	if f.Languages[f.Language] == nil || f.scope == nil || (f.OnHangup != "" && f.Nodes[f.OnHangup] == nil) {
+		t.Errorf("language %q of %v, on_hangup %q", f.Language, f.Languages, f.OnHangup)
+	}
+	for _, p := range f.Prompts {
+		if p.For(f.Language) == nil {
+			t.Errorf("prompt %q has no text in %s", p.Name, f.Language)
+		}
+	}
+}
+
+// checkCompiled checks that every expression and template reachable from v is
+// compiled, and every prompt has the flow's language.
+func checkCompiled(t *testing.T, node string, v reflect.Value) {
+	t.Helper()
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return
+		}
+		switch x := v.Interface().(type) {
+		case *Expr:
+			if x.Program == nil || x.scope == nil || x.Pos.Line == 0 || x.Type == TypeUnknown {
+				t.Errorf("node %q: expression %q not compiled: %+v", node, x.Src, x)
+			}
+			return
+		case *Template:
+			for _, e := range x.Exprs() {
+				checkCompiled(t, node, reflect.ValueOf(e))
+			}
+			return
+		case *Prompt:
+			if x.For(x.lang) == nil {
+				t.Errorf("node %q: prompt without its flow's language", node)
+			}
+			for _, pt := range x.Langs {
+				if (pt.Text == nil) == (pt.File == "") {
+					t.Errorf("node %q: prompt text %+v is neither text nor file", node, pt)
+				}
+				checkCompiled(t, node, reflect.ValueOf(pt.Text))
+			}
+			return
+		case *Flow, *Calendar, *Endpoint, *QueueTarget, *Trunk:
+			return
+		}
+		checkCompiled(t, node, v.Elem())
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				checkCompiled(t, node, v.Field(i))
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			checkCompiled(t, node, v.Index(i))
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			checkCompiled(t, node, v.MapIndex(k))
 		}
 	}
 }
@@ -165,8 +239,8 @@ func TestFull(t *testing.T) {
 			t.Errorf("no node %q", tt.node)
 			continue
 		}
-		if !reflect.DeepEqual(n.Action, tt.action) {
-			t.Errorf("%s: action\n got %+v\nwant %+v", tt.node, n.Action, tt.action)
+		if got := legacy(n.Action); !reflect.DeepEqual(got, tt.action) {
+			t.Errorf("%s: action\n got %+v\nwant %+v", tt.node, got, tt.action)
 		}
 		if !reflect.DeepEqual(n.Routes, tt.routes) || !reflect.DeepEqual(n.Branch, tt.branch) {
 			t.Errorf("%s: routes %v branch %v, want %v %v", tt.node, n.Routes, n.Branch, tt.routes, tt.branch)
@@ -186,6 +260,20 @@ func TestFull(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 	r.Close()
+}
+
+// legacy returns a copy of action a with only the fields of the first version of
+// the format, whose values must not change.
+func legacy(a any) any {
+	switch x := a.(type) {
+	case *Say:
+		return &Say{Text: x.Text, Voice: x.Voice, BargeIn: x.BargeIn}
+	case *Gather:
+		c := *x
+		c.Input, c.Speech, c.Confirm, c.PromptMsg, c.NoInputMsg, c.NoMatchMsg, c.Voices = "", nil, nil, nil, nil, nil, nil
+		return &c
+	}
+	return a
 }
 
 // flowWith returns a flow file whose gather node has the given field lines.
@@ -374,7 +462,7 @@ func TestLoadDir(t *testing.T) {
 	for _, f := range flows {
 		names = append(names, f.Name)
 	}
-	if want := []string{"full-featured_1", "menu-loop", "minimal"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"every-node", "full-featured_1", "menu-loop", "minimal"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("names = %v, want %v", names, want)
 	}
 
@@ -461,12 +549,34 @@ func TestSuggest(t *testing.T) {
 	}
 }
 
+// decodable reports whether setField (with the parser's hook) decodes type t.
+func decodable(t reflect.Type) bool {
+	switch t {
+	case reflect.TypeFor[string](), reflect.TypeFor[bool](), reflect.TypeFor[int](), reflect.TypeFor[float64](),
+		durationType, exprType, templateType, promptType, phrasesType, assignsType, stringsType, nodeType:
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Map:
+		return t.Key().Kind() == reflect.String && decodable(t.Elem())
+	case reflect.Slice:
+		return t.Elem().Kind() == reflect.Pointer && t.Elem().Elem().Kind() == reflect.Struct && decodable(t.Elem())
+	case reflect.Pointer:
+		if t.Elem().Kind() != reflect.Struct {
+			return false
+		}
+		for _, f := range structFields(t.Elem()) {
+			if !decodable(t.Elem().Field(f.index).Type) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // TestRegistry checks that every node type can be decoded generically.
 func TestRegistry(t *testing.T) {
-	supported := map[reflect.Type]bool{
-		reflect.TypeFor[string](): true, reflect.TypeFor[bool](): true,
-		reflect.TypeFor[int](): true, durationType: true,
-	}
 	for _, typ := range actionTypes {
 		v := reflect.TypeOf(typ.newAction())
 		if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
@@ -477,9 +587,15 @@ func TestRegistry(t *testing.T) {
 		var names []string
 		for _, f := range fields {
 			names = append(names, f.name)
-			if ft := v.Elem().Field(f.index).Type; !supported[ft] {
+			if ft := v.Elem().Field(f.index).Type; !decodable(ft) {
 				t.Errorf("%s.%s has unsupported type %v", typ.name, f.name, ft)
 			}
+			if f.doc == "" {
+				t.Errorf("%s.%s has no doc tag (the schema's description)", typ.name, f.name)
+			}
+		}
+		if typ.doc == "" {
+			t.Errorf("%s has no doc", typ.name)
 		}
 		if typ.scalar != "" && !strings.Contains(" "+strings.Join(names, " ")+" ", " "+typ.scalar+" ") {
 			t.Errorf("%s: scalar field %q is not a field", typ.name, typ.scalar)
@@ -487,5 +603,52 @@ func TestRegistry(t *testing.T) {
 		if typ.terminal && len(typ.outcomes) > 0 {
 			t.Errorf("%s: terminal types have no outcomes", typ.name)
 		}
+	}
+}
+
+// TestDocExamples checks that the YAML examples of the package documentation parse.
+func TestDocExamples(t *testing.T) {
+	data, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks [][]string
+	var cur []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if ex, ok := strings.CutPrefix(line, "//\t"); ok {
+			cur = append(cur, ex)
+			continue
+		}
+		if cur != nil {
+			blocks = append(blocks, cur)
+			cur = nil
+		}
+	}
+	n := 0
+	for _, b := range blocks {
+		text := strings.Join(b, "\n")
+		if strings.Contains(text, ".yaml:") || strings.Contains(text, "...") {
+			continue // error messages, elided examples
+		}
+		// A block whose lines all set the same key shows alternatives, one per line.
+		key, _, _ := strings.Cut(b[0], ":")
+		alternatives := len(b) > 1
+		for _, l := range b {
+			alternatives = alternatives && strings.HasPrefix(l, key+":")
+		}
+		examples := []string{text}
+		if alternatives {
+			examples = b
+		}
+		for _, ex := range examples {
+			n++
+			var v any
+			if err := yaml.Unmarshal([]byte(ex), &v); err != nil {
+				t.Errorf("doc example does not parse: %v\n%s", err, ex)
+			}
+		}
+	}
+	if n < 15 {
+		t.Errorf("only %d examples found", n)
 	}
 }

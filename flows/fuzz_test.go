@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+	"unicode/utf8"
 )
 
 // FuzzParse checks that no input makes Parse panic or break its contract: either a
@@ -17,7 +19,7 @@ import (
 // testdata/fuzz/FuzzParse (valid and broken flows) plus every flow in testdata.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob("testdata/*/*.yaml")
-	for _, file := range append(files, "hotline.yaml") {
+	for _, file := range append(files, "hotline.yaml", "telecom.yaml", "env.yaml") {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)
@@ -26,8 +28,17 @@ func FuzzParse(f *testing.F) {
 	}
 	fsys := fstest.MapFS{"flows/sounds/beep.wav": {Data: []byte("RIFF")}}
 	const name = "flows/f.yaml"
+	env, err := LoadEnv("testdata/valid/env.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		flow, err := Parse(fsys, name, data)
+		if _, err := ParseEnv("env.yaml", data); err != nil { // environments too: never a panic
+			if _, ok := err.(Errors); !ok {
+				t.Fatalf("ParseEnv error %T %v is not Errors", err, err)
+			}
+		}
+		flow, err := Parse(fsys, name, data, WithEnv(env))
 		if err == nil {
 			checkInvariants(t, flow)
 			return
@@ -100,4 +111,71 @@ func TestHostileInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzExpression checks that compiling any expression or template, and rendering
+// what compiles, never panics, and that problems are placed inside the text.
+func FuzzExpression(f *testing.F) {
+	for _, seed := range []string{
+		"balance > 10", `queue_wait("care") > 120 && vip`, "now.Hour() < 8 || now.Weekday() == 0",
+		"body.items[0].price * 1.2", "{{ balance }}", "1 +", `"unterminated`, "[1, 2, 3] | map(# * 2)",
+		"let x = 1; x + n", "caller matches '^\\+33'", "len(name) > 3 ? 'long' : 'short'", "nil ?? 3",
+		`Hi {{ name }}, <say-as interpret-as="digits">{{ account }}</say-as>.<break time="1s"/>`,
+		"{{ }}", "}} {{", "<p><s>x</p>", "&amp; &#x4e2d; &bogus;", "<lang xml:lang='zh'>你好</lang>",
+		"{{ queue_size(\"x\") }}", "\uE000<break/>", "<break time=\"{{ x }}\"/>",
+	} {
+		f.Add(seed)
+	}
+	sc := &scope{vars: map[string]Type{"balance": TypeNumber, "vip": TypeBool, "name": TypeString, "account": TypeString,
+		"n": TypeInt, "now": TypeTime, "body": TypeAny, "caller": TypeString}, consts: map[string]any{"line": "+1"}}
+	f.Fuzz(func(t *testing.T, src string) {
+		for _, want := range []Type{TypeUnknown, TypeBool, TypeNumber, TypeString} {
+			e, problem := compileExpr(sc, src, want, nil)
+			if problem != nil {
+				if problem.msg == "" || problem.at < 0 || problem.at > utf8.RuneCountInString(src) {
+					t.Fatalf("%q: bad problem %+v", src, problem)
+				}
+				continue
+			}
+			if e.Program == nil || (want != TypeUnknown && e.Type != want) {
+				t.Fatalf("%q: compiled %+v", src, e)
+			}
+		}
+		lits, exprs, problems := splitTemplate(src)
+		for _, p := range problems {
+			if p.at < 0 || p.at > utf8.RuneCountInString(src) {
+				t.Fatalf("%q: template problem at %d", src, p.at)
+			}
+		}
+		if len(problems) == 0 {
+			if len(lits) != len(exprs)+1 {
+				t.Fatalf("%q: %d literals for %d expressions", src, len(lits), len(exprs))
+			}
+			_, errs := checkSSML(maskTemplate(src, exprs), []string{"en", "zh"})
+			for _, e := range errs {
+				if e.at < 0 || e.at > utf8.RuneCountInString(src) || e.msg == "" {
+					t.Fatalf("%q: SSML problem %+v", src, e)
+				}
+			}
+		}
+		_ = stripSSML(src)
+		_ = escapeAmp(src)
+		// Through the loader: a say node with src as its text, quoted for YAML.
+		data := "name: f\nstart: s\nvariables: {balance: number, name: string, account: string}\nnodes:\n  s:\n    say: " +
+			strconv.Quote(src) + "\n    next: z\n    on: {error: z}\n  z: {hangup: }\n"
+		flow, err := Parse(nil, "f.yaml", []byte(data))
+		if err != nil {
+			for _, e := range err.(Errors) {
+				if e.Pos.Line < 1 || e.Pos.Line > 10 {
+					t.Fatalf("%q: error outside the file: %v", src, e)
+				}
+			}
+			return
+		}
+		if msg := flow.Nodes["s"].Action.(*Say).Msg; msg != nil {
+			tpl := msg.For("en").Text
+			_, _ = tpl.Render(map[string]any{"balance": 1.5, "name": "<x&y>", "account": "42"})
+			_, _ = tpl.Text(nil)
+		}
+	})
 }

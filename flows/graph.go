@@ -12,11 +12,18 @@ import (
 )
 
 // link resolves every route of every node and runs the graph checks. defaults is the
-// flow's defaults mapping and start the value of start (either may be nil).
-func (p *parser) link(defaults, start *yaml.Node) {
+// flow's defaults mapping, start and onHangup the values of start and on_hangup (any
+// may be nil).
+func (p *parser) link(defaults, start, onHangup *yaml.Node) {
 	if start != nil && p.flow.Start != "" {
 		if _, ok := p.target(start, "", "start"); !ok {
 			p.graphBroken = true
+		}
+	}
+	if onHangup != nil && p.flow.OnHangup != "" {
+		if _, ok := p.target(onHangup, "", "on_hangup"); !ok {
+			p.graphBroken = true
+			p.flow.OnHangup = ""
 		}
 	}
 	if p.flow.Start == "" {
@@ -88,13 +95,19 @@ func (p *parser) linkNode(s *nodeSrc) {
 			}
 		}
 	}
-	if s.brNode != nil && !t.branch {
-		p.errorf(s.brNode, "%sbranch is only for gather nodes", s.prefix)
+	if s.brNode != nil && t.branch == "" {
+		p.errorf(s.brNode, "%sbranch is only for gather and intent nodes", s.prefix)
 	}
-	hasBranch := s.brNode != nil && t.branch
+	hasBranch := s.brNode != nil && t.branch == "digits"
 	own := map[Outcome]*yaml.Node{}
 	if s.next != nil && len(t.outcomes) > 0 {
-		if hasBranch {
+		if !t.hasOutcome(OutcomeOK) {
+			names := make([]string, len(t.outcomes))
+			for i, o := range t.outcomes {
+				names[i] = string(o)
+			}
+			p.errorf(s.next, "%s%s has no ok outcome for next; route its outcomes (%s) with on", s.prefix, t.name, strings.Join(names, ", "))
+		} else if hasBranch {
 			p.errorf(s.next, "%snext is not used with branch: each branch key routes its input, and other input is a no_match", s.prefix)
 		} else {
 			own[OutcomeOK] = s.next
@@ -144,7 +157,7 @@ func (p *parser) linkNode(s *nodeSrc) {
 			p.errorf(s.key, "%soutcome %s is not routed (add on.%s or defaults.%s)", s.prefix, o, o, o)
 		}
 	}
-	if hasBranch {
+	if s.brNode != nil && t.branch != "" {
 		for _, kv := range s.branch {
 			if name, ok := p.target(kv.value, s.prefix, "branch "+quote(kv.name)); ok {
 				if n.Branch == nil {
@@ -154,6 +167,13 @@ func (p *parser) linkNode(s *nodeSrc) {
 			} else {
 				p.graphBroken = true
 			}
+		}
+	}
+	for _, tr := range s.targets {
+		if name, ok := p.target(tr.v, s.prefix, tr.what); ok {
+			tr.set(name)
+		} else {
+			p.graphBroken = true
 		}
 	}
 	if g, ok := n.Action.(*Goto); ok {
@@ -173,13 +193,19 @@ func (p *parser) route(n *Node, o Outcome, to string) {
 	n.Routes[o] = to
 }
 
-// checkReach reports nodes the call can never reach from start, and nodes from which
-// it can never reach a terminal node (a hangup): the call would loop there forever.
-// It follows routes (including the defaults a node uses), branches and gotos.
+// checkReach reports nodes the call can never reach from start (or on_hangup), and
+// nodes from which it can never reach a terminal node (a hangup or return): the call
+// would loop there forever. It follows routes (including the defaults a node uses),
+// branches, choices, cases and gotos. It also checks that the on_hangup section
+// holds only node types that need no caller.
 func (p *parser) checkReach() {
 	nodes, start := p.flow.Nodes, p.flow.Start
 	reached := map[string]bool{start: true}
 	queue := []string{start}
+	if h := p.flow.OnHangup; h != "" && !reached[h] {
+		reached[h] = true
+		queue = append(queue, h)
+	}
 	for len(queue) > 0 {
 		name := queue[0]
 		queue = queue[1:]
@@ -229,6 +255,42 @@ func (p *parser) checkReach() {
 				reported[l] = true
 			}
 			p.errorf(s.key, "%sno path from here reaches a hangup; the call would loop forever through %s", s.prefix, strings.Join(loop, ", "))
+		}
+	}
+	if p.flow.OnHangup != "" {
+		p.checkOnHangup()
+	}
+}
+
+// checkOnHangup reports the nodes of the on_hangup section (every node reachable from
+// it) whose type needs a caller on the line.
+func (p *parser) checkOnHangup() {
+	var allowed []string
+	for _, t := range actionTypes {
+		if t.afterHangup {
+			allowed = append(allowed, t.name)
+		}
+	}
+	from := map[string]string{p.flow.OnHangup: ""} // node -> the node that leads to it
+	queue := []string{p.flow.OnHangup}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		s := p.byName[name]
+		if !s.typ.afterHangup {
+			how := "it is on_hangup"
+			if prev := from[name]; prev != "" {
+				how = "it is reached from " + quote(prev)
+			}
+			p.errorf(s.key, "%s%s cannot run in the on_hangup section (%s); after the call ended only %s can run: route the section's outcomes (error too: defaults apply) to those",
+				s.prefix, s.typ.name, how, strings.Join(allowed, ", "))
+			continue
+		}
+		for _, t := range s.node.Targets() {
+			if _, seen := from[t]; !seen {
+				from[t] = name
+				queue = append(queue, t)
+			}
 		}
 	}
 }

@@ -19,9 +19,10 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Samples holds the sample flows that ship with the engine (hotline.yaml), which
-// `hotline serve` runs when no flow directory is configured. Load them with Sample
-// or LoadFS.
+// Samples holds the sample flows that ship with the engine (hotline.yaml, the
+// default, which `hotline serve` runs when no flow directory is configured, and
+// telecom.yaml) and their environment (env.yaml). Load them with Sample, or with
+// LoadFS and LoadEnvFS.
 //
 //go:embed *.yaml
 var Samples embed.FS
@@ -33,51 +34,123 @@ func Sample() (*Flow, error) {
 
 // Load reads and parses the flow file at path (see Parse). A file that cannot be read
 // is reported as that error, wrapped; problems in its content as Errors.
-func Load(path string) (*Flow, error) {
+func Load(path string, opts ...Option) (*Flow, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
-	return Parse(nil, path, data)
+	return Parse(nil, path, data, opts...)
 }
 
 // LoadFS reads and parses the flow file name in fsys (see Parse); audio files are
 // looked up in fsys too.
-func LoadFS(fsys fs.FS, name string) (*Flow, error) {
+func LoadFS(fsys fs.FS, name string, opts ...Option) (*Flow, error) {
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
-	return Parse(fsys, name, data)
+	return Parse(fsys, name, data, opts...)
+}
+
+// LoadEnvFS reads and checks the environment file name in fsys (see ParseEnv). A
+// prompts_dir in it must be an operating system directory.
+func LoadEnvFS(fsys fs.FS, name string) (*Env, error) {
+	data, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("flows: %w", err)
+	}
+	return ParseEnv(name, data)
 }
 
 // LoadDir loads every flow file (*.yaml, *.yml; not hidden, not in subdirectories)
-// in dir, in name order, and checks that no two flows share a name. It is all or
-// nothing, as a reload must be: any problem in any file and it returns nil and the
+// in dir, in name order, checks that no two flows share a name and resolves the
+// subflows they call among them. A file named env.yaml (or env.yml) is not a flow:
+// it is the environment the flows load against, unless WithEnv gives one. It is all
+// or nothing, as a reload must be: any problem in any file and it returns nil and the
 // Errors of all files together. A directory without flow files yields no flows and
 // no error; callers that need one check the length.
-func LoadDir(dir string) ([]*Flow, error) {
+func LoadDir(dir string, opts ...Option) ([]*Flow, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("flows: %w", err)
 	}
-	var (
-		flows []*Flow
-		errs  Errors
-		first = map[string]Pos{} // flow name -> where it is first defined
-	)
+	var files []string
 	for _, e := range entries {
 		name := e.Name()
 		ext := strings.ToLower(filepath.Ext(name))
 		if e.IsDir() || strings.HasPrefix(name, ".") || (ext != ".yaml" && ext != ".yml") {
 			continue
 		}
-		file := filepath.Join(dir, name)
-		data, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("flows: %w", err)
+		files = append(files, filepath.Join(dir, name))
+	}
+	o := newOptions(opts)
+	flows, errs, err := loadSet(files, o)
+	if err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return flows, nil
+}
+
+// ValidateFiles loads the files at paths together, as LoadDir loads a directory,
+// and returns every problem of every file, sorted by file (in the order given) and
+// position; nil when all are valid. A file that cannot be read is one problem at
+// its path. Files named env.yaml are checked as environments and, when env is nil,
+// the first of them is the environment of the flows; a nil env and none of them:
+// the flows use no environment. It is the `hotline flow validate` command's check.
+func ValidateFiles(paths []string, env *Env) Errors {
+	o := newOptions(nil)
+	o.env = env
+	_, errs, err := loadSet(paths, o)
+	if err != nil {
+		var pe *fs.PathError
+		file := ""
+		if errors.As(err, &pe) {
+			file = pe.Path
 		}
-		p := parse(nil, file, data)
+		errs = append(errs, &Error{Pos: Pos{File: file}, Msg: strings.TrimPrefix(err.Error(), "flows: ")})
+	}
+	return errs
+}
+
+// loadSet loads flow files together: environment files first, then the flows, then
+// the subflow links between them. err is a file that cannot be read (LoadDir stops
+// there; ValidateFiles reports it and goes on).
+func loadSet(files []string, o *options) (flows []*Flow, errs Errors, err error) {
+	var flowFiles []string
+	var readErr error
+	for _, file := range files {
+		if !isEnvFile(file) {
+			flowFiles = append(flowFiles, file)
+			continue
+		}
+		env, e := LoadEnv(file)
+		var es Errors
+		switch {
+		case errors.As(e, &es):
+			errs = append(errs, es...)
+			o.envBroken = o.envBroken || o.env == nil
+		case e != nil:
+			if readErr == nil {
+				readErr = e
+			}
+		case o.env == nil:
+			o.env = env
+		}
+	}
+	var ps []*parser
+	first := map[string]Pos{} // flow name -> where it is first defined
+	for _, file := range flowFiles {
+		data, e := os.ReadFile(file)
+		if e != nil {
+			if readErr == nil {
+				readErr = fmt.Errorf("flows: %w", e)
+			}
+			continue
+		}
+		p := parse(nil, file, data, o)
 		if fn := p.flow.Name; fn != "" && p.namePos.Line > 0 {
 			if at, dup := first[fn]; dup {
 				p.errorAt(p.namePos, "flow name %s is already used at %s", quote(fn), at)
@@ -85,25 +158,65 @@ func LoadDir(dir string) ([]*Flow, error) {
 				first[fn] = p.namePos
 			}
 		}
-		f, err := p.result()
-		if err != nil {
-			errs = append(errs, err.(Errors)...)
+		ps = append(ps, p)
+	}
+	linkFlows(ps)
+	for _, p := range ps {
+		f, e := p.result()
+		if e != nil {
+			errs = append(errs, e.(Errors)...)
 			continue
 		}
 		flows = append(flows, f)
 	}
 	if len(errs) > 0 {
-		// Files are read in name order and each file's errors are sorted already, so
-		// only a stable sort by file name can be needed; keep each file's tail entry.
-		slices.SortStableFunc(errs, func(a, b *Error) int { return strings.Compare(a.Pos.File, b.Pos.File) })
-		return nil, errs
+		// Files are read in order and each file's errors are sorted already, so only a
+		// stable sort by file order can be needed; keep each file's tail entry.
+		order := map[string]int{}
+		for i, f := range files {
+			if _, ok := order[f]; !ok {
+				order[f] = i
+			}
+		}
+		slices.SortStableFunc(errs, func(a, b *Error) int { return order[a.Pos.File] - order[b.Pos.File] })
+		flows = nil
 	}
-	return flows, nil
+	if readErr != nil {
+		return nil, errs, readErr
+	}
+	return flows, errs, nil
+}
+
+// Summary counts the problems of es for the end of a report, such as "3 errors in 2
+// files", or "no errors".
+func (es Errors) Summary() string {
+	if len(es) == 0 {
+		return "no errors"
+	}
+	n, files := 0, map[string]bool{}
+	for _, e := range es {
+		files[e.Pos.File] = true
+		if strings.HasPrefix(e.Msg, "too many errors: ") {
+			var more int
+			fmt.Sscanf(e.Msg, "too many errors: %d more", &more)
+			n += more
+			continue
+		}
+		n++
+	}
+	plural := func(n int, s string) string {
+		if n == 1 {
+			return "1 " + s
+		}
+		return strconv.Itoa(n) + " " + s + "s"
+	}
+	return plural(n, "error") + " in " + plural(len(files), "file")
 }
 
 // parseYAML parses data as one YAML document and returns its root node, or nil after
-// reporting why it cannot.
-func (p *parser) parseYAML(data []byte) *yaml.Node {
+// reporting why it cannot. An empty document is reported as empty, or when empty is
+// "" returned as nil without a report.
+func (p *reporter) parseYAML(data []byte, empty string) *yaml.Node {
 	if pos, msg := badChar(data); msg != "" {
 		p.errorAt(Pos{File: p.file, Line: pos.Line, Col: pos.Col}, "%s", msg)
 		return nil
@@ -112,7 +225,9 @@ func (p *parser) parseYAML(data []byte) *yaml.Node {
 	var doc, extra yaml.Node
 	if err := decodeYAML(dec, &doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			p.errorAt(Pos{File: p.file, Line: 1, Col: 1}, "file is empty; a flow needs name, start and nodes")
+			if empty != "" {
+				p.errorAt(Pos{File: p.file, Line: 1, Col: 1}, "%s", empty)
+			}
 		} else {
 			p.syntaxError(data, err)
 		}
@@ -127,7 +242,9 @@ func (p *parser) parseYAML(data []byte) *yaml.Node {
 		p.errorf(&extra, "a flow file holds one YAML document; remove the second one (after ---)")
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		p.errorAt(Pos{File: p.file, Line: 1, Col: 1}, "file is empty; a flow needs name, start and nodes")
+		if empty != "" {
+			p.errorAt(Pos{File: p.file, Line: 1, Col: 1}, "%s", empty)
+		}
 		return nil
 	}
 	return doc.Content[0]
@@ -151,7 +268,7 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // block starts (or none), not where the problem is, so the line is found again: it is
 // the first line at which the file's prefix fails with the same problem. yaml.v3 does
 // not report a column; the error points at the start of that line's content.
-func (p *parser) syntaxError(data []byte, err error) {
+func (p *reporter) syntaxError(data []byte, err error) {
 	msg, hint := err.Error(), 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		hint, _ = strconv.Atoi(m[1])

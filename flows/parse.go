@@ -16,19 +16,60 @@ import (
 // every problem found (and a nil flow).
 //
 // file names the file in positions and Flow.File, and locates the audio files that
-// play and gather nodes name, which must exist: with a nil fsys, file is an operating
-// system path and audio paths are relative to filepath.Dir(file) on disk; otherwise
-// file is a path in fsys (see fs.ValidPath) and audio files are looked up in fsys,
-// relative to path.Dir(file). Parse reads no other file and never panics.
-func Parse(fsys fs.FS, file string, data []byte) (*Flow, error) {
-	return parse(fsys, file, data).result()
+// play, gather and prompts name, which must exist: with a nil fsys, file is an
+// operating system path and audio paths are relative to filepath.Dir(file) on disk
+// (or to the environment's prompts_dir); otherwise file is a path in fsys (see
+// fs.ValidPath) and audio files are looked up in fsys, relative to path.Dir(file).
+// Options give the environment that binds the names the flow uses (WithEnv) and the
+// engine's default timeouts (WithTimeouts). A subflow node can only name the flow
+// itself here; LoadDir and ValidateFiles resolve subflows among several flows.
+// Parse reads no other file and never panics.
+func Parse(fsys fs.FS, file string, data []byte, opts ...Option) (*Flow, error) {
+	p := parse(fsys, file, data, newOptions(opts))
+	linkFlows([]*parser{p})
+	return p.result()
+}
+
+// Option adjusts how flows are loaded.
+type Option func(*options)
+
+type options struct {
+	env      *Env
+	timeouts Timeouts
+	// envBroken is set when the environment file beside the flows has problems: they
+	// are reported there, not again at every name a flow uses.
+	envBroken bool
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{timeouts: DefaultTimeouts()}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// WithEnv loads flows against env: the queues, trunks, http endpoints and calendars
+// they name must be bound there, and its vars are constants their expressions see.
+// Without it, LoadDir uses the directory's env.yaml if there is one; otherwise no
+// name is bound, and a flow that uses one does not load.
+func WithEnv(env *Env) Option { return func(o *options) { o.env = env } }
+
+// WithTimeouts sets the engine's default timeouts, which flows' timeouts override;
+// zero fields keep DefaultTimeouts.
+func WithTimeouts(t Timeouts) Option {
+	return func(o *options) { o.timeouts = t.merge(DefaultTimeouts()) }
 }
 
 // parser holds the state of parsing one file.
 type parser struct {
 	reporter
-	fsys fs.FS  // nil: the operating system's
-	dir  string // directory of the flow file, for audio paths
+	fsys  fs.FS  // nil: the operating system's
+	dir   string // directory of the flow file, for audio paths
+	data  []byte
+	lines []int // byte offset of each line, for positions inside values
+	env   *Env
+	opts  *options
 
 	flow     *Flow
 	namePos  Pos                 // where the flow's name is written, for LoadDir
@@ -38,6 +79,23 @@ type parser struct {
 	// graphBroken is set when some node's routes are unknown (a broken node, a route
 	// to a missing node): whole-graph checks would then report noise, so they wait.
 	graphBroken bool
+
+	scope    *scope
+	pending  []*pendingExpr // expressions to compile once every variable is declared
+	later    []func()       // checks that need every variable declared, run before compiling
+	inNamed  bool           // decoding the prompts section
+	subflows []*nodeSrc     // subflow nodes, for linkFlows
+	returns  []*nodeSrc     // return nodes, for linkFlows
+}
+
+// pendingExpr is an expression waiting to be compiled.
+type pendingExpr struct {
+	e            *Expr
+	node         *yaml.Node // the scalar it is written in
+	at           int        // rune offset of its text in node's value
+	prefix, path string
+	want         Type
+	extra        map[string]Type
 }
 
 // nodeSrc is a node with the YAML it was decoded from, kept for checks and messages.
@@ -53,19 +111,36 @@ type nodeSrc struct {
 	onKV   []pair
 	branch []pair     // entries of branch
 	brNode *yaml.Node // the branch mapping, or nil
+	// targets are the node names written in the action (menu choices, switch cases).
+	targets []targetRef
 	// unrouted is set when an outcome has no route: the graph is unfinished there.
 	unrouted bool
 }
 
+// targetRef is a node name written in an action: link checks it and passes it to set.
+type targetRef struct {
+	v    *yaml.Node
+	what string // names it in messages: "menu.choices.1"
+	set  func(name string)
+}
+
 // fileSpec is the top level of a flow file.
 type fileSpec struct {
-	Name        string     `flow:"name,required"`
-	Description string     `flow:"description"`
-	Voice       string     `flow:"voice"`
-	EarlyMedia  bool       `flow:"early_media"`
-	Start       string     `flow:"start,required"`
-	Defaults    *yaml.Node `flow:"defaults"`
-	Nodes       *yaml.Node `flow:"nodes,required"`
+	Name        string                `flow:"name,required" doc:"the flow's name, unique among loaded flows: a-z, 0-9, _ and -"`
+	Description string                `flow:"description" doc:"free text for people"`
+	Voice       string                `flow:"voice" doc:"default espeak-ng voice, such as en-us; default: the voice of the flow's language"`
+	Language    string                `flow:"language" doc:"the flow's language code; default: the first of languages, else en"`
+	Languages   map[string]*Language  `flow:"languages" doc:"the languages the flow speaks: code to {voice}"`
+	EarlyMedia  bool                  `flow:"early_media" doc:"play prompts as early media (183) until the flow needs input or answers"`
+	Start       string                `flow:"start,required" doc:"the node calls start at"`
+	OnHangup    string                `flow:"on_hangup" doc:"the node that starts the section run after the call ended (set, switch, http, ticket, goto, hangup only)"`
+	MaxSteps    int                   `flow:"max_steps,min=1,max=100000" doc:"the most nodes one call may run; default: the engine's (500)"`
+	Timeouts    *Timeouts             `flow:"timeouts" doc:"flow-level timeouts that node fields inherit"`
+	Variables   map[string]string     `flow:"variables,enum=string|number|int|bool|time|duration|list|map|any" doc:"the flow's variables: name to type"`
+	Prompts     *yaml.Node            `flow:"prompts,schema=prompts" doc:"named prompts: name to text, language to text, or {file}"`
+	Intents     map[string]*IntentDef `flow:"intents" doc:"what callers may want: intent name to {phrases}"`
+	Defaults    *yaml.Node            `flow:"defaults,schema=defaults" doc:"routes of outcomes that nodes do not route themselves: outcome to node"`
+	Nodes       *yaml.Node            `flow:"nodes,required,schema=nodes" doc:"the nodes: name to node"`
 }
 
 var (
@@ -76,22 +151,32 @@ var (
 // routingKeys are the keys of a node other than its action.
 var routingKeys = []string{"next", "on", "branch", "description"}
 
-// parse runs every check on one file; the result is in p.flow and p.errs.
-func parse(fsys fs.FS, file string, data []byte) *parser {
+// nodeKeys are all the keys a node may have: the action keys, then routingKeys.
+var nodeKeys = append(Types(), routingKeys...)
+
+// parse runs every check of one file that needs no other file; the result is in
+// p.flow and p.errs. linkFlows does the rest.
+func parse(fsys fs.FS, file string, data []byte, o *options) *parser {
 	sum := sha256.Sum256(data)
 	p := &parser{
 		reporter: reporter{file: file},
 		fsys:     fsys,
-		flow:     &Flow{File: file, Version: hex.EncodeToString(sum[:6]), FS: fsys, Nodes: map[string]*Node{}},
+		data:     data,
+		lines:    lineStarts(data),
+		env:      o.env,
+		opts:     o,
+		flow:     &Flow{File: file, Version: hex.EncodeToString(sum[:6]), FS: fsys, Nodes: map[string]*Node{}, Env: o.env},
 		byName:   map[string]*nodeSrc{},
 		defaults: map[Outcome]string{},
 	}
+	p.hook = p.decodeHook
+	p.scope = &scope{vars: map[string]Type{}} // replaced by variables once the file parses
 	if fsys == nil {
 		p.dir = filepath.Dir(file)
 	} else {
 		p.dir = path.Dir(file)
 	}
-	root := p.parseYAML(data)
+	root := p.parseYAML(data, "file is empty; a flow needs name, start and nodes")
 	if root == nil {
 		return p
 	}
@@ -103,6 +188,7 @@ func parse(fsys fs.FS, file string, data []byte) *parser {
 	fields := p.decodeStruct(root, root, &spec, "", "flow", "", "")
 	f := p.flow
 	f.Name, f.Description, f.Voice, f.EarlyMedia, f.Start = spec.Name, spec.Description, spec.Voice, spec.EarlyMedia, spec.Start
+	f.MaxSteps, f.OnHangup = spec.MaxSteps, spec.OnHangup
 	if n := fields["name"]; n != nil {
 		p.namePos = p.pos(n)
 		if f.Name != "" && !flowNameRE.MatchString(f.Name) {
@@ -112,11 +198,60 @@ func parse(fsys fs.FS, file string, data []byte) *parser {
 	if n := fields["voice"]; n != nil && f.Voice != "" && !voiceRE.MatchString(f.Voice) {
 		p.errorf(n, "voice must be an espeak-ng voice name such as en-us, got %s", quote(f.Voice))
 	}
+	p.languages(&spec, fields)
+	if spec.Timeouts != nil {
+		f.Timeouts = spec.Timeouts.merge(o.timeouts)
+	} else {
+		f.Timeouts = o.timeouts
+	}
+	p.variables(&spec, fields)
+	p.flow.scope = p.scope
+	p.namedPrompts(spec.Prompts)
+	p.intents(&spec, fields)
 	if spec.Nodes != nil {
 		p.nodes(spec.Nodes)
 	}
-	p.link(spec.Defaults, fields["start"])
+	for _, fn := range p.later {
+		fn()
+	}
+	p.compileAll()
+	p.link(spec.Defaults, fields["start"], fields["on_hangup"])
 	return p
+}
+
+// liftLangKeys rewrites a mapping whose keys include codes of the flow's languages
+// into one whose field named scalar holds them: {en: Hi, voice: x} becomes
+// {text: {en: Hi}, voice: x}.
+func (p *parser) liftLangKeys(v *yaml.Node, scalar, prefix, what string) *yaml.Node {
+	v = resolve(v)
+	if v.Kind != yaml.MappingNode {
+		return v
+	}
+	kvs := p.pairs(v, prefix, what)
+	var langs, rest []*yaml.Node
+	var first *yaml.Node
+	for _, kv := range kvs {
+		if p.flow.Languages[kv.name] != nil {
+			if first == nil {
+				first = kv.key
+			}
+			langs = append(langs, kv.key, kv.value)
+		} else {
+			rest = append(rest, kv.key, kv.value)
+		}
+	}
+	if first == nil {
+		return v
+	}
+	for i := 0; i < len(rest); i += 2 {
+		if rest[i].Value == scalar {
+			p.errorf(first, "%s%s has both %s and language keys; put the languages under %s", prefix, what, scalar, scalar)
+			return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: rest, Line: v.Line, Column: v.Column}
+		}
+	}
+	key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: scalar, Line: first.Line, Column: first.Column}
+	text := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: langs, Line: first.Line, Column: first.Column}
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: append(rest, key, text), Line: v.Line, Column: v.Column}
 }
 
 // result returns the flow, or the errors if there were any.
@@ -187,7 +322,7 @@ func (p *parser) node(key, v *yaml.Node) *nodeSrc {
 			t := lookupType(kv.name)
 			switch {
 			case t == nil:
-				p.errorf(kv.key, "%sunknown field %q in node%s", s.prefix, kv.name, didYouMean{kv.name, append(Types(), routingKeys...)})
+				p.errorf(kv.key, "%sunknown field %q in node%s", s.prefix, kv.name, didYouMean{kv.name, nodeKeys})
 			case s.typ != nil:
 				p.errorf(kv.key, "%shas two actions, %s (line %d) and %s; a node does one thing", s.prefix, s.typ.name, s.action.Line, t.name)
 				broken = true
@@ -205,9 +340,17 @@ func (p *parser) node(key, v *yaml.Node) *nodeSrc {
 	}
 	n.Type = s.typ.name
 	n.Action = s.typ.newAction()
-	s.fields = p.decodeStruct(s.action, actionValue, n.Action, s.prefix, s.typ.name, s.typ.name+".", s.typ.scalar)
-	if s.typ.check != nil {
-		s.typ.check(p, s)
+	if s.typ.decode != nil {
+		s.fields = fieldNodes{}
+		s.typ.decode(p, s, actionValue)
+	} else {
+		if s.typ.langKeys {
+			actionValue = p.liftLangKeys(actionValue, s.typ.scalar, s.prefix, s.typ.name)
+		}
+		s.fields = p.decodeStruct(s.action, actionValue, n.Action, s.prefix, s.typ.name, s.typ.name+".", s.typ.scalar)
+	}
+	if av := resolve(actionValue); s.typ.check != nil && (s.typ.decode != nil || av.Kind == yaml.MappingNode || av.Kind == yaml.ScalarNode) {
+		s.typ.check(p, s) // not after "must be a mapping": the action is not there to check
 	}
 	return s
 }
