@@ -72,6 +72,7 @@ type Call struct {
 	invite   *gosip.Request
 	tx       gosip.ServerTransaction
 	key      dialogKey
+	merge    mergeKey
 	received time.Time
 	media    *media.Session
 
@@ -96,9 +97,37 @@ type Call struct {
 	ended        chan struct{}
 }
 
+// pendingAck is a 2xx to an INVITE waiting for its ACK.
 type pendingAck struct {
 	cseq uint32
 	ch   chan *gosip.Request
+	done chan struct{} // closed by ackDone, once the ACK (or its absence) was dealt with
+	once sync.Once
+}
+
+// awaitAck registers the 2xx about to be sent to the INVITE with CSeq cseq as waiting
+// for its ACK. In the same step it ends the INVITE's processing (reinviting), so a
+// later re-INVITE finds either the dialog busy or this ACK pending, never neither.
+func (c *Call) awaitAck(cseq uint32) *pendingAck {
+	p := &pendingAck{cseq: cseq, ch: make(chan *gosip.Request, 1), done: make(chan struct{})}
+	c.mu.Lock()
+	c.pending = p
+	c.reinviting = false
+	c.mu.Unlock()
+	return p
+}
+
+// ackDone ends the wait registered by awaitAck; re-INVITEs waiting on it proceed.
+// It is idempotent.
+func (c *Call) ackDone(p *pendingAck) {
+	p.once.Do(func() {
+		c.mu.Lock()
+		if c.pending == p {
+			c.pending = nil
+		}
+		c.mu.Unlock()
+		close(p.done)
+	})
 }
 
 func newTag() string {
@@ -165,11 +194,12 @@ func (c *Call) Play(ctx context.Context, src media.Source) error {
 // Ring sends 180 Ringing: the caller hears ringback from their own side.
 func (c *Call) Ring(ctx context.Context) error {
 	c.mu.Lock()
+	if c.state == stateEnded || c.hangingUp {
+		c.mu.Unlock()
+		return ErrCallEnded
+	}
 	if c.state != stateTrying {
-		defer c.mu.Unlock()
-		if c.state == stateEnded {
-			return ErrCallEnded
-		}
+		c.mu.Unlock()
 		return nil
 	}
 	c.state = stateRinging
@@ -184,7 +214,7 @@ func (c *Call) Ring(ctx context.Context) error {
 func (c *Call) EarlyMedia(ctx context.Context) error {
 	c.mu.Lock()
 	switch {
-	case c.state == stateEnded:
+	case c.state == stateEnded || c.hangingUp:
 		c.mu.Unlock()
 		return ErrCallEnded
 	case c.state >= stateEarly:
@@ -196,7 +226,13 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 	}
 	c.state = stateEarly
 	body := c.local.Marshal()
+	neg := c.neg
 	c.mu.Unlock()
+	// A caller owes us no RTP before the answer (many send none while they listen to
+	// early media, RFC 3960 §3): until Answer the RTP timeout must not run.
+	if err := c.applyNegotiated(&neg, false); err != nil {
+		c.log.Warn("early media: media setup failed", "error", err)
+	}
 	c.media.Start()
 	return c.srv.send(c.tx, c.invite, c.inviteResponse(183, "Session Progress", body))
 }
@@ -206,30 +242,44 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 // carries our offer and the ACK the caller's answer.
 func (c *Call) Answer(ctx context.Context) error {
 	c.mu.Lock()
-	switch c.state {
-	case stateEnded:
+	switch {
+	case c.state == stateEnded || c.hangingUp:
+		// A hang-up that already claimed the call (its final response may be on the
+		// wire) wins: a 200 sent now would be swallowed by the completed transaction
+		// or, worse, reach the caller for a call we then forget without a BYE.
 		c.mu.Unlock()
 		return ErrCallEnded
-	case stateAnswered, stateConfirmed:
+	case c.state >= stateAnswered:
 		c.mu.Unlock()
 		return nil
 	}
+	wasEarly := c.state == stateEarly
 	c.state = stateAnswered
 	late := c.offer == nil
 	if late {
 		c.local = sdp.Offer(c.srv.sdpConfig(), c.localMediaAddr(), c.nextOrigin(), sdp.SendRecv)
 	}
 	body := c.local.Marshal()
+	neg := c.neg
 	c.answeredAt = time.Now()
 	c.mu.Unlock()
 
+	if wasEarly {
+		// Now the caller's RTP is due: configuring again arms the RTP timeout.
+		if err := c.applyNegotiated(&neg, true); err != nil {
+			c.log.Warn("answer: media setup failed", "error", err)
+		}
+	}
 	if !late {
 		c.media.Start()
 	}
 	c.srv.metrics.setup.Observe(time.Since(c.received).Seconds())
 	res := c.inviteResponse(200, "OK", body)
-	ack, err := c.send2xx(ctx, c.tx, c.invite, res, c.invite.CSeq().SeqNo, c.markFinal)
+	p := c.awaitAck(c.invite.CSeq().SeqNo)
+	defer c.ackDone(p) // after the late offer's answer is applied
+	ack, err := c.send2xx(ctx, c.tx, c.invite, res, p, c.markFinal)
 	if err != nil {
+		c.ackDone(p)
 		if errors.Is(err, errNoAck) {
 			c.log.Warn("no ACK for 200 OK; ending call")
 			c.markConfirmed() // RFC 3261 §13.3.1.4: confirmed, but end it with a BYE
@@ -285,17 +335,24 @@ func (c *Call) takeAnswer(ack *gosip.Request) error {
 	c.mu.Lock()
 	c.offer = ans
 	c.mu.Unlock()
-	return c.applyNegotiated(neg)
+	return c.applyNegotiated(&neg, true)
 }
 
 // Hangup ends the call from the engine's side: BYE when answered, otherwise a final
-// 480 response to the INVITE. It returns when the call is over.
+// 480 response to the INVITE. It returns when the call is over. The teardown does not
+// stop when ctx is cancelled (it is often the call's own context, or a handler's
+// expired one): the BYE transaction runs to its end, bounded by 64*T1 (Timer F), so
+// the caller always learns the call is over.
 func (c *Call) Hangup(ctx context.Context) error {
-	return c.hangup(ctx, causeEngineBye, 480)
+	return c.hangup(context.WithoutCancel(ctx), causeEngineBye, 480)
 }
 
 // hangup ends the call with cause; code is the final response used before answer.
+// Its waits end with ctx or when a closing server's shutdown deadline passes.
 func (c *Call) hangup(ctx context.Context, cause string, code int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(c.srv.halt, cancel)()
 	c.mu.Lock()
 	if c.state == stateEnded || c.hangingUp {
 		c.mu.Unlock()
@@ -330,7 +387,7 @@ func (c *Call) hangup(ctx context.Context, cause string, code int) error {
 		select {
 		case <-c.confirmed:
 		case <-ctx.Done():
-		case <-time.After(64 * gosip.T1):
+		case <-time.After(c.srv.cfg.AckTimeout):
 		}
 		if err := c.sendBye(ctx); err != nil {
 			c.log.Warn("BYE failed", "error", err)
@@ -389,46 +446,58 @@ func (c *Call) decorate(res *gosip.Response, code int, body []byte) {
 	}
 }
 
-// send2xx sends a 2xx to an INVITE and retransmits it (T1 doubling up to T2) until the
-// matching ACK arrives or 64*T1 passes (RFC 3261 §13.3.1.4, RFC 6026 §7.1).
-// sent, when not nil, runs once the first 2xx is on the wire.
-func (c *Call) send2xx(ctx context.Context, tx gosip.ServerTransaction, req *gosip.Request, res *gosip.Response, cseq uint32, sent func()) (*gosip.Request, error) {
-	ch := make(chan *gosip.Request, 1)
-	c.mu.Lock()
-	c.pending = &pendingAck{cseq: cseq, ch: ch}
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		if c.pending != nil && c.pending.ch == ch {
-			c.pending = nil
-		}
-		c.mu.Unlock()
-	}()
+// nextRetransmit is the 2xx retransmission schedule of RFC 3261 §13.3.1.4: the
+// interval starts at T1 and doubles with each retransmission until it reaches T2.
+func nextRetransmit(prev, t2 time.Duration) time.Duration { return min(2*prev, t2) }
+
+// send2xx sends a 2xx to an INVITE and retransmits it (T1 doubling up to T2) until
+// the ACK registered as p arrives or AckTimeout passes (RFC 3261 §13.3.1.4, RFC 6026
+// §7.1). sent, when not nil, runs once the first 2xx is on the wire. The caller ends
+// the wait with ackDone(p) once it has applied the ACK.
+func (c *Call) send2xx(ctx context.Context, tx gosip.ServerTransaction, req *gosip.Request, res *gosip.Response, p *pendingAck, sent func()) (*gosip.Request, error) {
+	ch, cseq := p.ch, p.cseq
 	err := c.srv.send(tx, req, res)
 	if sent != nil {
 		sent()
 	}
 	if err != nil {
+		if c.ctx.Err() != nil {
+			// A CANCEL won the race: its 487 completed the transaction and ended the
+			// call (under the transaction's lock, before our 2xx was refused).
+			return nil, ErrCallEnded
+		}
 		return nil, err
 	}
-	interval := gosip.T1
+	cfg := c.srv.cfg
+	interval := cfg.T1
 	retransmit := time.NewTimer(interval)
 	defer retransmit.Stop()
-	giveUp := time.NewTimer(64 * gosip.T1)
+	giveUp := time.NewTimer(cfg.AckTimeout)
 	defer giveUp.Stop()
 	for {
 		select {
 		case ack := <-ch:
 			return ack, nil
+		case ack := <-tx.Acks():
+			// An RFC 2543 caller reuses the INVITE's branch for the ACK of a 2xx, so
+			// sipgo matches it to the INVITE transaction instead of passing it to
+			// OnAck (RFC 3261 §17.2.3 matching); it is still the ACK we wait for.
+			if ack != nil && ack.CSeq() != nil && ack.CSeq().SeqNo == cseq {
+				return ack, nil
+			}
 		case <-retransmit.C:
 			_ = tx.Respond(res)
-			interval = min(2*interval, gosip.T2)
+			interval = nextRetransmit(interval, cfg.T2)
 			retransmit.Reset(interval)
 		case <-giveUp.C:
 			return nil, errNoAck
 		case <-c.ctx.Done():
 			return nil, ErrCallEnded
 		case <-ctx.Done():
+			if c.ctx.Err() != nil {
+				// The handler's ctx is usually the call's own: report why it ended.
+				return nil, ErrCallEnded
+			}
 			return nil, ctx.Err()
 		}
 	}
@@ -449,8 +518,12 @@ func (c *Call) nextOrigin() sdp.Origin {
 	return c.origin
 }
 
-// applyNegotiated configures the RTP session from an offer/answer result.
-func (c *Call) applyNegotiated(neg sdp.Negotiated) error {
+// applyNegotiated configures the RTP session from an offer/answer result. When the
+// media engine cannot packetise at the peer's a=ptime, it sends at the configured
+// ptime instead and records that in neg (so an answer built from it says so): ptime
+// is a recommendation (RFC 8866 §6.4), not a reason to refuse the call. expectRTP
+// false (early media) keeps the RTP timeout off whatever the direction.
+func (c *Call) applyNegotiated(neg *sdp.Negotiated, expectRTP bool) error {
 	cd, ok := c.srv.codecFor(neg.Codec)
 	if !ok {
 		return fmt.Errorf("negotiated codec %s/%d is not available", neg.Codec.Name, neg.Codec.ClockRate)
@@ -460,7 +533,7 @@ func (c *Call) applyNegotiated(neg sdp.Negotiated) error {
 		dtmfPT = int(neg.DTMF.PT)
 	}
 	ptime := time.Duration(neg.Ptime) * time.Millisecond
-	if ptime == 0 {
+	if ptime <= 0 {
 		ptime = c.srv.cfg.Ptime
 	}
 	p := media.Params{
@@ -470,20 +543,29 @@ func (c *Call) applyNegotiated(neg sdp.Negotiated) error {
 		Remote:          neg.Remote,
 		Ptime:           ptime,
 		Send:            neg.Direction == sdp.SendRecv || neg.Direction == sdp.SendOnly,
-		Recv:            neg.Direction == sdp.SendRecv || neg.Direction == sdp.RecvOnly,
+		Recv:            expectRTP && (neg.Direction == sdp.SendRecv || neg.Direction == sdp.RecvOnly),
 		SignalingSource: c.info.Source.Addr(),
 	}
-	if err := c.media.Configure(p); err != nil {
+	err := c.media.Configure(p)
+	if err != nil && p.Ptime != c.srv.cfg.Ptime {
+		c.log.Debug("peer's ptime unusable; sending at ours", "ptime", p.Ptime, "error", err)
+		p.Ptime = c.srv.cfg.Ptime
+		err = c.media.Configure(p)
+	}
+	if err != nil {
 		return err
 	}
+	neg.Ptime = int(p.Ptime / time.Millisecond)
 	c.mu.Lock()
-	c.neg = neg
+	c.neg = *neg
 	c.mu.Unlock()
 	return nil
 }
 
 func reasonPhrase(code int) string {
 	switch code {
+	case 408:
+		return "Request Timeout"
 	case 480:
 		return "Temporarily Unavailable"
 	case 486:

@@ -31,11 +31,26 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	log := s.log.With("call_id", callID(req))
+	// Our To tag goes onto the INVITE itself, before anything can build a response
+	// from it. sipgo answers a CANCEL with a 487 it builds from this request (and
+	// builds it before our OnCancel callback runs); without the tag in place it would
+	// invent a random one, and the caller would get 180 and 487 with different tags
+	// (RFC 3261 §8.2.6.2: the same tag on every response to the request). Nothing
+	// else reads the request concurrently: sipgo's automatic 100 Trying timer, which
+	// would, is switched off (see init), and a caller may not CANCEL before our 100
+	// (§9.1), which is sent under the transaction's lock after this write.
+	localTag := newTag()
+	if to := req.To(); to != nil {
+		to.Params.Add("tag", localTag)
+	}
 	if code, reason, hdrs, ok := s.checkInvite(req); !ok {
 		log.Info("INVITE rejected", "status", code, "reason", reason, "from", req.Source())
 		_ = s.respond(tx, req, code, reason, nil, hdrs...)
 		return
 	}
+	// 100 Trying at once stops the caller's INVITE retransmissions (RFC 3261 §17.2.1)
+	// and sipgo's own 100 timer.
+	_ = s.respond(tx, req, 100, "Trying", nil)
 
 	var offer *sdp.Session
 	var neg sdp.Negotiated
@@ -64,37 +79,47 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 	}
 
-	c, err := s.newCall(req, tx, log)
+	c, err := s.newCall(req, tx, localTag, log)
 	if err != nil {
 		log.Warn("INVITE rejected: no media resources", "error", err)
 		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
 		return
 	}
 	if offer != nil {
-		if err := c.applyNegotiated(neg); err != nil {
+		if err := c.applyNegotiated(&neg, true); err != nil {
 			log.Warn("INVITE rejected: media setup failed", "error", err)
 			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))
-			c.media.Close()
+			c.discard()
 			return
 		}
 		c.offer = offer
 		c.local = sdp.Answer(offer, neg, c.localMediaAddr(), c.nextOrigin())
 	}
-	if !s.register(c) {
-		c.media.Close()
+	switch code := s.register(c); code {
+	case 0:
+	case 482:
+		log.Info("INVITE rejected: merged request", "from", req.Source())
+		c.discard()
+		_ = s.respond(tx, req, 482, "Loop Detected", nil)
+		return
+	default:
+		c.discard()
 		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
 		return
 	}
-	// 100 Trying at once stops the caller's INVITE retransmissions (RFC 3261 §17.2.1).
-	_ = s.respond(tx, req, 100, "Trying", nil)
 	if !tx.OnCancel(c.onCanceled) {
-		c.terminate(causeCancel)
+		// The CANCEL beat us to it: sipgo has already answered it and the INVITE.
+		s.wg.Add(-2) // run and watchMedia, counted by register, will not start
+		if errors.Is(tx.Err(), gosip.ErrTransactionCanceled) {
+			c.onCanceled(nil)
+		} else {
+			c.terminate(causeRejected)
+		}
 		return
 	}
 	log.Info("call started", "from", c.info.From, "to", c.info.To, "caller", c.info.Caller,
 		"called", c.info.Called, "transport", c.info.Transport, "source", c.info.Source.String(),
 		"codec", neg.Codec.Name, "late_offer", offer == nil)
-	s.wg.Add(2)
 	go c.run()
 	go c.watchMedia()
 	// sipgo ends the server transaction when this handler returns, so hold it until a
@@ -117,6 +142,12 @@ func (s *Server) checkInvite(req *gosip.Request) (code int, reason string, hdrs 
 	if mf := req.MaxForwards(); mf != nil && mf.Val() == 0 {
 		return 483, "Too Many Hops", nil, false
 	}
+	s.mu.Lock()
+	_, merged := s.invites[mergeKeyOf(req)]
+	s.mu.Unlock()
+	if merged { // checked again, atomically, when the call registers
+		return 482, "Loop Detected", nil, false
+	}
 	// RFC 3261 §8.2.2.3: hotline supports no extension a caller could require.
 	if h := req.GetHeader("Require"); h != nil && strings.TrimSpace(h.Value()) != "" {
 		return 420, "Bad Extension", []gosip.Header{gosip.NewHeader("Unsupported", h.Value())}, false
@@ -131,9 +162,24 @@ func callID(req *gosip.Request) string {
 	return ""
 }
 
+// warning builds a Warning header (RFC 3261 §20.43). text often quotes the caller's
+// own bytes (an SDP parse error), so it is made a safe quoted-string: no CR, LF or
+// other control characters that could end the header and inject others, no quotes or
+// backslashes, and at most maxWarnText bytes.
 func warning(code int, host, text string) gosip.Header {
-	text = strings.ReplaceAll(text, `"`, `'`)
-	return gosip.NewHeader("Warning", strconv.Itoa(code)+" "+host+` "`+text+`"`)
+	const maxWarnText = 200
+	var b strings.Builder
+	for i := 0; i < len(text) && b.Len() < maxWarnText; i++ {
+		switch ch := text[i]; {
+		case ch == '"':
+			b.WriteByte('\'')
+		case ch == '\\', ch < 0x20, ch == 0x7f:
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return gosip.NewHeader("Warning", strconv.Itoa(code)+" "+host+` "`+b.String()+`"`)
 }
 
 // mediaWarning is the Warning header (RFC 3261 §20.43) explaining a refused offer:
@@ -146,11 +192,13 @@ func (s *Server) mediaWarning(err error) gosip.Header {
 	return warning(399, s.cfg.Host, err.Error())
 }
 
-func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, log *slog.Logger) (*Call, error) {
+func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, localTag string, log *slog.Logger) (*Call, error) {
+	to := req.To().AsFrom() // a copy, to present To as the caller wrote it
+	to.Params.Remove("tag")
 	info := Info{
 		CallID:    callID(req),
 		From:      req.From().Value(),
-		To:        req.To().Value(),
+		To:        to.Value(),
 		Caller:    userOrHost(req.From().Address),
 		Called:    userOrHost(req.Recipient),
 		Transport: transportOf(req),
@@ -175,7 +223,8 @@ func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, log *sl
 		stop:      stop,
 		invite:    req,
 		tx:        tx,
-		key:       dialogKey{callID: info.CallID, localTag: newTag(), remoteTag: rt},
+		key:       dialogKey{callID: info.CallID, localTag: localTag, remoteTag: rt},
+		merge:     mergeKeyOf(req),
 		received:  time.Now(),
 		media:     sess,
 		confirmed: make(chan struct{}),
@@ -213,17 +262,25 @@ func userOrHost(u gosip.Uri) string {
 	return u.Host
 }
 
-// register adds a call to the dialog table unless the server is shutting down.
-func (s *Server) register(c *Call) bool {
+// register adds a call to the dialog table. It returns 0, or the status to reject
+// the INVITE with: 503 while the server shuts down, 482 for a merged request. It
+// counts the call's two goroutines (run, watchMedia) in s.wg under the same lock that
+// Close takes to start draining, so Close's Wait never races an Add.
+func (s *Server) register(c *Call) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.draining {
-		return false
+		return 503
+	}
+	if _, dup := s.invites[c.merge]; dup {
+		return 482
 	}
 	s.calls[c.key] = c
+	s.invites[c.merge] = c
+	s.wg.Add(2)
 	s.metrics.callsStarted.WithLabelValues("inbound", c.info.Transport).Inc()
 	s.metrics.callsActive.Inc()
-	return true
+	return 0
 }
 
 func (s *Server) forget(c *Call) {
@@ -232,6 +289,23 @@ func (s *Server) forget(c *Call) {
 	if s.calls[c.key] == c {
 		delete(s.calls, c.key)
 	}
+	if s.invites[c.merge] == c {
+		delete(s.invites, c.merge)
+	}
+}
+
+// mergeKey identifies an initial INVITE regardless of the path it took: RFC 3261
+// §8.2.2.2 compares From tag, Call-ID and CSeq. A second INVITE with the same three
+// but another branch (forked by a proxy, or resent over TCP after its transaction
+// ended) is a merged request and gets 482 instead of becoming a second call.
+type mergeKey struct {
+	callID, fromTag string
+	cseq            uint32
+}
+
+func mergeKeyOf(req *gosip.Request) mergeKey {
+	tag, _ := req.From().Params.Get("tag")
+	return mergeKey{callID: callID(req), fromTag: tag, cseq: req.CSeq().SeqNo}
 }
 
 // run gives the call to the handler and hangs it up if the handler left it up.
@@ -254,9 +328,15 @@ func (c *Call) watchMedia() {
 	}
 }
 
+// discard releases a call that never registered.
+func (c *Call) discard() {
+	c.stop()
+	c.media.Close()
+}
+
 // onCanceled runs when the caller's CANCEL matched our INVITE transaction; the
 // transaction layer has already answered 200 to the CANCEL and 487 to the INVITE
-// (RFC 3261 §9.2).
+// (RFC 3261 §9.2). It runs under sipgo's transaction lock: it must not respond.
 func (c *Call) onCanceled(*gosip.Request) {
 	c.srv.metrics.request("CANCEL")
 	c.srv.metrics.response("CANCEL", 200)

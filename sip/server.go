@@ -20,6 +20,18 @@ import (
 	"github.com/hotline-ivr/hotline/media/codec"
 )
 
+func init() {
+	// sipgo sends 100 Trying on its own when the application has not answered an
+	// INVITE within Timer_1xx, building it on a timer goroutine from the INVITE we
+	// are handling. hotline sends its own 100 Trying as soon as an INVITE passes its
+	// header checks, and writes its To tag into that INVITE first (see onInvite), so
+	// the timer adds nothing but a read of the request concurrent with our write when
+	// the handler is scheduled late on a loaded host. Setting it here, before any
+	// transaction exists, keeps the write race-free (package init happens before
+	// every goroutine of the program).
+	gosip.Timer_1xx = 24 * time.Hour
+}
+
 // Handler runs a call that the SIP layer accepted. HandleCall owns the call until it
 // returns; the SIP layer hangs up a call whose handler returned while it was still up.
 // ctx ends when the call ends, whoever ended it.
@@ -61,14 +73,32 @@ type Config struct {
 	Codecs []codec.Codec
 	// Ptime is the packet time the engine asks for (default 20 ms).
 	Ptime time.Duration
+	// T1 is the round-trip estimate of RFC 3261 §17.1.1.1 that paces the
+	// retransmissions of a 2xx to an INVITE (T1, 2*T1, 4*T1 ... capped at T2,
+	// §13.3.1.4) and bounds the wait for a BYE's answer (64*T1, Timer F).
+	// Default 500 ms (DefaultT1). sipgo's package-level timers are left alone:
+	// they are process-global and a library must not change them.
+	T1 time.Duration
+	// T2 caps the 2xx retransmission interval (RFC 3261 §17.1.2.2); default 4 s.
+	T2 time.Duration
+	// AckTimeout is how long a 2xx to an INVITE waits for its ACK before the
+	// call is ended with a BYE (RFC 3261 §13.3.1.4); default 64*T1 (32 s).
+	AckTimeout time.Duration
+	// ShutdownTimeout bounds how long Close waits for the BYEs (and their
+	// answers) of the calls it hangs up; default 2 s.
+	ShutdownTimeout time.Duration
 }
 
 // Default SIP settings.
 const (
 	DefaultListenAddr = "127.0.0.1:5060"
 	DefaultUserAgent  = "hotline"
-	// telephoneEventPT is the dynamic payload type hotline offers for RFC 4733 events.
-	telephoneEventPT = 101
+	// DefaultT1 is RFC 3261's default round-trip estimate (§17.1.1.1).
+	DefaultT1 = 500 * time.Millisecond
+	// DefaultT2 is RFC 3261's default cap on retransmission intervals (§17.1.2.2).
+	DefaultT2 = 4 * time.Second
+	// DefaultShutdownTimeout bounds the hang-up of live calls in Close.
+	DefaultShutdownTimeout = 2 * time.Second
 )
 
 // Server is hotline's SIP user agent server: it terminates inbound calls, negotiates
@@ -87,10 +117,14 @@ type Server struct {
 
 	mu        sync.Mutex
 	calls     map[dialogKey]*Call
+	invites   map[mergeKey]*Call // the same calls, by initial INVITE (§8.2.2.2)
 	listeners []io.Closer
 	addrs     []net.Addr
 	draining  bool
+	halt      context.Context // cancelled when Close's ShutdownTimeout is over
+	haltNow   context.CancelFunc
 	wg        sync.WaitGroup // call goroutines
+	serving   sync.WaitGroup // Serve's listener loops
 
 	closeOnce sync.Once
 }
@@ -132,6 +166,18 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	if cfg.Ptime == 0 {
 		cfg.Ptime = media.DefaultPtime
 	}
+	if cfg.T1 <= 0 {
+		cfg.T1 = DefaultT1
+	}
+	if cfg.T2 <= 0 {
+		cfg.T2 = max(DefaultT2, cfg.T1)
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 64 * cfg.T1
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	}
 	if cfg.Host == "" {
 		host, _, err := net.SplitHostPort(cfg.Listen[0].Addr)
 		if err != nil {
@@ -139,7 +185,8 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		}
 		cfg.Host = host
 	}
-	s := &Server{cfg: cfg, media: m, handler: h, log: slog.Default(), calls: make(map[dialogKey]*Call), contact: make(map[string]string)}
+	s := &Server{cfg: cfg, media: m, handler: h, log: slog.Default(), calls: make(map[dialogKey]*Call), invites: make(map[mergeKey]*Call), contact: make(map[string]string)}
+	s.halt, s.haltNow = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
 	}
@@ -231,9 +278,17 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
+	s.mu.Lock()
+	if s.draining { // closed already: nothing to serve
+		s.mu.Unlock()
+		return nil
+	}
+	s.serving.Add(len(s.listeners)) // under the lock Close takes before it waits
+	s.mu.Unlock()
 	errc := make(chan error, len(s.listeners))
 	for _, l := range s.listeners {
 		go func() {
+			defer s.serving.Done()
 			var err error
 			switch l := l.(type) {
 			case net.PacketConn:
@@ -241,7 +296,10 @@ func (s *Server) Serve(ctx context.Context) error {
 			case net.Listener:
 				err = s.srv.ServeTCP(l)
 			}
-			errc <- err
+			if err == nil {
+				err = errors.New("listener stopped") // sipgo's UDP loop ends without error
+			}
+			errc <- fmt.Errorf("%s: %w", addrString(l), err)
 		}()
 		s.log.Info("SIP listening", "addr", addrString(l))
 	}
@@ -249,8 +307,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
-		if err != nil {
-			err = fmt.Errorf("sip: serve: %w", err)
+		s.mu.Lock()
+		closed := s.draining
+		s.mu.Unlock()
+		if closed {
+			err = nil // Close shut the listeners: not a failure
+		} else {
+			err = fmt.Errorf("sip: serve %w", err)
 		}
 	}
 	s.Close()
@@ -267,8 +330,10 @@ func addrString(l io.Closer) string {
 	return "?"
 }
 
-// Close hangs up every live call, waits for the call goroutines and closes the
-// listeners and the SIP stack. It is idempotent.
+// Close hangs up every live call (BYE to answered calls, 503 to ringing ones, waiting
+// at most ShutdownTimeout for the answers), waits for the call handlers to return,
+// then closes the listeners and the SIP stack. Every call's record is complete when
+// Close returns. It is idempotent; concurrent callers wait for the first.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -278,21 +343,54 @@ func (s *Server) Close() {
 			calls = append(calls, c)
 		}
 		s.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// Every hang-up, these and any already under way (a handler's, an RTP
+		// timeout's), stops waiting for ACKs and BYE answers at the deadline.
+		deadline := time.AfterFunc(s.cfg.ShutdownTimeout, s.haltNow)
 		var wg sync.WaitGroup
 		for _, c := range calls {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				c.hangup(ctx, causeShutdown, 503)
+				c.hangup(s.halt, causeShutdown, 503)
 			}()
 		}
 		wg.Wait()
-		cancel()
 		s.wg.Wait()
+		deadline.Stop()
+		s.haltNow()
+		// Stop the input before the SIP stack: once the read loops are gone no new
+		// request can enter sipgo.
 		s.closeListeners()
+		s.serving.Wait()
 		s.ua.Close()
+		s.sweepConnections()
 	})
+}
+
+// sweepConnections closes connections sipgo opened after ua.Close. A request read
+// just before the listeners closed is dispatched on a goroutine of its own; if it
+// finds the connection pool already emptied, sipgo opens a new socket (with a reader
+// goroutine) to send the response (sipgo transport_layer.go, serverRequestConnection),
+// which nothing would ever close. sipgo gives no signal when its dispatch goroutines
+// are done, but they need only microseconds and every socket they open is registered
+// in the pool: watch the pools until they stay empty for a few rounds.
+func (s *Server) sweepConnections() {
+	tp := s.ua.TransportLayer()
+	for quiet, round := 0, 0; quiet < 4 && round < 40; round++ {
+		time.Sleep(5 * time.Millisecond)
+		found := false
+		for _, network := range []string{"udp", "tcp"} {
+			if p := tp.Pool(network); p != nil && p.Size() > 0 {
+				found = true
+				_ = p.Clear()
+			}
+		}
+		if found {
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
 }
 
 func (s *Server) closeListeners() {
@@ -341,10 +439,11 @@ func (s *Server) send(tx gosip.ServerTransaction, req *gosip.Request, res *gosip
 	if res.GetHeader("Server") == nil {
 		res.AppendHeader(gosip.NewHeader("Server", s.cfg.UserAgent))
 	}
-	s.metrics.response(string(req.Method), res.StatusCode)
 	if err := tx.Respond(res); err != nil {
+		// Not sent: e.g. a 2xx racing a CANCEL whose 487 completed the transaction.
 		return fmt.Errorf("sip: send %d to %s: %w", res.StatusCode, req.Method, err)
 	}
+	s.metrics.response(string(req.Method), res.StatusCode)
 	return nil
 }
 
