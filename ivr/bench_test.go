@@ -45,12 +45,13 @@ func BenchmarkSayStep(b *testing.B) {
 	}
 	rt := New(synth, WithLogger(slog.New(slog.DiscardHandler)), WithMetrics(m))
 	ch := fastChannel{digits: make(chan byte, 64)}
-	c := &call{rt: rt, ch: ch, flow: f, log: rt.log, digits: ch.digits, vars: map[string]string{}}
-	n := f.Nodes["a"]
 	ctx := context.Background()
+	c := &call{rt: rt, ch: ch, log: rt.log, digits: ch.digits, maxSteps: DefaultMaxSteps}
+	c.top = c.newFrame(ctx, f, 0)
+	n := f.Nodes["a"]
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.exec(ctx, n); err != nil {
+		if _, err := c.exec(ctx, c.top, n); err != nil {
 			b.Fatal(err)
 		}
 	}

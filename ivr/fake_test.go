@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -126,6 +127,8 @@ type fakeChannel struct {
 	// Errors the next calls return, when set.
 	ringErr, answerErr, hangupErr error
 	playErr                       func(p playRec) error
+	// onPlayEnd, when set, is called after each Play ended (the scripted caller).
+	onPlayEnd func(p playRec)
 }
 
 // playRec is one Play: what it played and when, relative to the call's start.
@@ -205,7 +208,11 @@ func (c *fakeChannel) Play(ctx context.Context, src media.Source) error {
 		c.mu.Lock()
 		c.plays = append(c.plays, p)
 		c.active--
+		hook := c.onPlayEnd
 		c.mu.Unlock()
+		if hook != nil {
+			hook(p)
+		}
 	}()
 	if err != nil {
 		return err
@@ -287,6 +294,89 @@ type harness struct {
 	ch    *fakeChannel
 	reg   *prometheus.Registry
 	rt    *Runtime
+	svc   *services // nil for newHarness
+	opts  []Option  // the runtime's options, for rebuilding it
+	// audio, when set, makes the channel give the caller's audio (CallerAudio).
+	audio func(at time.Duration) int16
+}
+
+// services are the fakes of every service the runtime can be wired with.
+type services struct {
+	rec      *fakeRecognizer
+	cls      *fakeClassifier
+	sent     fakeSentiment
+	queue    *fakeQueue
+	xfer     *fakeTransferer
+	recorder *fakeRecorder
+	tickets  *fakeTickets
+	billing  *billing
+}
+
+func newServices() *services {
+	return &services{
+		rec: &fakeRecognizer{}, cls: &fakeClassifier{}, sent: fakeSentiment{},
+		queue: &fakeQueue{results: map[string]QueueResult{}, status: map[string]QueueStatus{}},
+		xfer:  &fakeTransferer{}, recorder: &fakeRecorder{}, tickets: &fakeTickets{}, billing: &billing{},
+	}
+}
+
+func (s *services) options() []Option {
+	return []Option{
+		WithRecognizer(s.rec), WithClassifier(s.cls), WithSentiment(s.sent), WithQueue(s.queue),
+		WithTransferer(s.xfer), WithRecorder(s.recorder), WithTickets(s.tickets),
+		WithHTTPClient(&http.Client{Transport: handlerTransport{s.billing}}),
+	}
+}
+
+// newServiceHarness is newHarness with every service wired to a fake; opts come
+// after the fakes' options, so a test can replace one.
+func newServiceHarness(t *testing.T, opts ...Option) *harness {
+	t.Helper()
+	svc := newServices()
+	h := newHarness(t, append(svc.options(), opts...)...)
+	h.svc = svc
+	return h
+}
+
+// ssml rebuilds the runtime with a synthesizer that takes SSML documents.
+func (h *harness) ssml() {
+	h.rt = New(ssmlSynth{h.synth}, h.opts...)
+}
+
+// ssmlSynth is the fake synthesizer declaring SSML support (SSMLSynthesizer).
+type ssmlSynth struct{ *fakeSynth }
+
+func (ssmlSynth) SSML() bool { return true }
+
+// channel is the Channel Run gets: the fake, with caller audio when h.audio is set.
+func (h *harness) channel() Channel {
+	if h.audio != nil {
+		return &audioChannel{fakeChannel: h.ch, sample: h.audio}
+	}
+	return h.ch
+}
+
+// script runs f with a scripted caller and checks that every step was taken.
+func (h *harness) script(f *flows.Flow, steps ...step) Result {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(h.t.Context())
+	defer cancel()
+	var rec *fakeRecognizer
+	if h.svc != nil {
+		rec = h.svc.rec
+	}
+	c := &caller{steps: steps, ch: h.ch, rec: rec, cancel: cancel}
+	h.ch.mu.Lock()
+	h.ch.onPlayEnd = c.played
+	h.ch.mu.Unlock()
+	res := h.rt.Run(ctx, h.channel(), f)
+	if n := h.ch.playing(); n != 0 {
+		h.t.Errorf("%d Play calls still running after Run returned", n)
+	}
+	if left := c.left(); len(left) > 0 {
+		h.t.Errorf("script steps not taken: %+v (said %q)", left, h.ch.said())
+	}
+	return res
 }
 
 func newHarness(t *testing.T, opts ...Option) *harness {
@@ -300,13 +390,13 @@ func newHarness(t *testing.T, opts ...Option) *harness {
 	ch := newFakeChannel(synth)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts = append([]Option{WithLogger(log), WithMetrics(m)}, opts...)
-	return &harness{t: t, synth: synth, ch: ch, reg: reg, rt: New(synth, opts...)}
+	return &harness{t: t, synth: synth, ch: ch, reg: reg, rt: New(synth, opts...), opts: opts}
 }
 
 // run runs f on the harness's channel and checks that no Play outlived Run.
 func (h *harness) run(ctx context.Context, f *flows.Flow) Result {
 	h.t.Helper()
-	res := h.rt.Run(ctx, h.ch, f)
+	res := h.rt.Run(ctx, h.channel(), f)
 	if n := h.ch.playing(); n != 0 {
 		h.t.Errorf("%d Play calls still running after Run returned", n)
 	}

@@ -65,7 +65,7 @@ func TestNoBargeIn(t *testing.T) {
 				t.Errorf("notice %+v: want it played in full", plays[0])
 			}
 			checkStrings(t, "said", h.ch.said(), []string{notice, "Two."})
-			if res.Vars["digits"] != "2" {
+			if res.Vars.String("digits") != "2" {
 				t.Errorf("vars %v", res.Vars)
 			}
 		})
@@ -219,8 +219,8 @@ func TestGatherInput(t *testing.T) {
 				if got := path(res); got != tt.path {
 					t.Errorf("path %s, want %s", got, tt.path)
 				}
-				if got, ok := res.Vars["pin"]; got != tt.pin || ok != (tt.pin != "") {
-					t.Errorf("pin = %q (set %v), want %q", got, ok, tt.pin)
+				if got := res.Vars.String("pin"); got != tt.pin {
+					t.Errorf("pin = %q, want %q", got, tt.pin)
 				}
 				if tt.said != nil {
 					checkStrings(t, "said", h.ch.said(), tt.said)
@@ -322,8 +322,8 @@ func TestDigitsClosed(t *testing.T) {
 				t.Errorf("%q interrupted: a closed channel was read as key presses", p.text)
 			}
 		}
-		if _, ok := res.Vars["digits"]; ok {
-			t.Errorf("digits = %q from a closed channel", res.Vars["digits"])
+		if got := res.Vars.String("digits"); got != "" {
+			t.Errorf("digits = %q from a closed channel", got)
 		}
 	})
 }

@@ -10,13 +10,15 @@ import (
 )
 
 // TestImportsPointDown keeps ivr a consumer of small interfaces it defines: it may use
-// flows, media (Source, Clip), media/audio and Prometheus, never the packages that
-// implement its interfaces (sip, tts) or wire them (cmd).
+// flows, media (Source, Clip), media/audio, media/vad (end of a recording on silence)
+// and Prometheus, never the packages that implement its interfaces (sip, tts, asr,
+// nlu, acd, store) or wire them (cmd).
 func TestImportsPointDown(t *testing.T) {
 	allowed := []string{
 		"github.com/hotline-ivr/hotline/flows",
 		"github.com/hotline-ivr/hotline/media",
 		"github.com/hotline-ivr/hotline/media/audio",
+		"github.com/hotline-ivr/hotline/media/vad",
 		"github.com/prometheus/client_golang/prometheus",
 	}
 	files, err := filepath.Glob("*.go")

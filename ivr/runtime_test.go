@@ -3,6 +3,9 @@ package ivr
 import (
 	"context"
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -90,10 +93,10 @@ func TestSampleFlow(t *testing.T) {
 				if res.Flow != "hotline" || res.Version != f.Version {
 					t.Errorf("result names flow %q version %q", res.Flow, res.Version)
 				}
-				if got := res.Vars["digits"]; got != tt.vars {
+				if got := res.Vars.String("digits"); got != tt.vars {
 					t.Errorf("digits = %q, want %q", got, tt.vars)
 				}
-				if res.Vars["caller"] != "+15551230000" || res.Vars["called"] != "100" {
+				if res.Vars.String("caller") != "+15551230000" || res.Vars.String("called") != "100" || res.Vars.String("call_id") != "call-1" {
 					t.Errorf("vars %v lack caller and called", res.Vars)
 				}
 				if tt.total != 0 && elapsed != tt.total {
@@ -442,42 +445,152 @@ hotline_flow_node_executions_total{flow="hotline",type="say"} 8
 		var none *Metrics
 		none.node("f", "say") // a Runtime without WithMetrics
 		none.nodeError("f", "say")
-		none.finished("f", DispositionResolved)
+		none.finished("f", Result{Disposition: DispositionResolved, Contained: true})
+		none.toHuman("f")
+		none.httpRequest("f", "ok", time.Second)
 	})
 }
 
 // TestEveryNodeTypeHasHandler runs a flow with one node of each type the loader knows,
-// so a type added to flows fails here until the runtime handles it.
+// every service wired to a fake, so a type added to flows fails here until the runtime
+// handles it.
 func TestEveryNodeTypeHasHandler(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t)
+		h := newServiceHarness(t)
 		defer h.ch.close()
-		dir := t.TempDir()
-		writeTone(t, dir+"/beep.wav", 8000)
-		f := parseFile(t, dir, `
-name: all
-start: say
-defaults: {error: hangup}
-nodes:
-  say: {say: Hello., next: play}
-  play: {play: beep.wav, next: gather}
-  gather: {gather: {prompt: Press 1.}, next: goto, on: {no_input: goto, no_match: goto}}
-  goto: {goto: hangup}
-  hangup: {hangup: resolved}
-`)
-		h.ch.press(3*time.Second, "1")
-		res := h.run(t.Context(), f)
-		if res.Err != nil {
-			t.Fatal(res.Err)
+		h.audio = speechLike
+		fs := loadSet(t, map[string]string{"all.yaml": allTypesFlow, "child.yaml": childFlow}, "beep.wav")
+		f := fs["all"]
+		res := h.script(f,
+			step{prompt: "Press 1.", delay: time.Second, keys: "1"},
+			step{prompt: "Press 2.", delay: time.Second, keys: "2"},
+			step{prompt: "Why are you calling?", delay: time.Second, speech: "my balance please"},
+			step{prompt: "Leave a message.", delay: 3 * time.Second, keys: "#"},
+			step{prompt: "Rate us.", delay: time.Second, keys: "4"},
+		)
+		if res.Err != nil || res.Disposition != DispositionResolved {
+			t.Fatalf("disposition %q, err %v, path %s", res.Disposition, res.Err, path(res))
 		}
 		var ran []string
 		for _, name := range res.Path {
-			ran = append(ran, f.Nodes[name].Type)
+			if n := f.Nodes[name]; n != nil {
+				ran = append(ran, n.Type)
+			} else if strings.HasPrefix(name, "child:") {
+				ran = append(ran, fs["child"].Nodes[strings.TrimPrefix(name, "child:")].Type)
+			}
 		}
 		for _, typ := range flows.Types() {
 			if !slices.Contains(ran, typ) {
 				t.Errorf("node type %s not exercised (ran %v): add it to this flow and to exec", typ, ran)
 			}
 		}
+		want := "answer>say>play>pause>gather>menu>set>switch>http>hours>intent>queue>transfer>record>survey>ticket>sub>child:ret>goto>hangup"
+		if got := path(res); got != want {
+			t.Errorf("path %s\nwant %s", got, want)
+		}
+		if res.Vars["n"] != 1 || res.Vars.String("digits") != "2" || res.Vars["score"] != 4 || res.Vars.String("recording") != "rec-1" ||
+			res.Vars.String("ticket_id") != "T-1001" || res.Vars["http_status"] != 200 || res.Vars.String("intent") != "balance" {
+			t.Errorf("vars %v", res.Vars)
+		}
 	})
+}
+
+// allTypesFlow has a node of every type; childFlow is its subflow.
+const allTypesFlow = `
+name: all
+start: answer
+defaults: {error: hangup}
+variables: {n: int, score: int}
+intents:
+  balance: {phrases: [my balance]}
+nodes:
+  answer: {answer: , next: say}
+  say: {say: Hello., next: play}
+  play: {play: beep.wav, next: pause}
+  pause: {pause: 1s, next: gather}
+  gather: {gather: {prompt: Press 1.}, next: menu, on: {no_input: menu, no_match: menu}}
+  menu: {menu: {prompt: Press 2., choices: {"2": set}}, on: {no_input: set, no_match: set}}
+  set: {set: {n: n + 1}, next: switch}
+  switch: {switch: [{when: n > 0, next: http}, {default: http}]}
+  http: {http: {endpoint: billing, path: /accounts/12345678}, next: hours, on: {timeout: hours}}
+  hours: {hours: {timezone: UTC, weekly: {daily: "00:00-24:00"}}, on: {open: intent, closed: intent, holiday: intent}}
+  intent: {intent: {prompt: "Why are you calling?"}, branch: {balance: queue}, on: {no_input: queue, no_match: queue}}
+  queue: {queue: care, on: {completed: transfer, full: transfer, timeout: transfer, closed: transfer, callback: transfer}}
+  transfer: {transfer: "sip:care@example.com", next: record, on: {busy: record, no_answer: record, failed: record}}
+  record: {record: {prompt: Leave a message.}, next: survey, on: {no_input: survey}}
+  survey: {survey: {questions: [{prompt: Rate us., var: score}]}, next: ticket, on: {no_input: ticket}}
+  ticket: {ticket: {category: test}, next: sub}
+  sub: {subflow: child, next: goto}
+  goto: {goto: hangup}
+  hangup: {hangup: resolved}
+`
+
+const childFlow = `
+name: child
+start: ret
+nodes:
+  ret: {return: }
+`
+
+// testEnv is the environment of the inline test flows: the billing mock, queues and
+// a trunk.
+const testEnv = `
+http:
+  billing: {url: "http://billing.test", headers: {X-Api-Key: dev-key}, timeout: 3s}
+queues:
+  care: {}
+  complaints: {id: complaints-7}
+trunks:
+  carrier: {}
+vars:
+  limit: 3
+`
+
+// loadSet loads flows together from a temporary directory holding files, an
+// env.yaml of testEnv, and WAV tones named by wavs.
+func loadSet(t testing.TB, files map[string]string, wavs ...string) map[string]*flows.Flow {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "env.yaml"), []byte(testEnv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range wavs {
+		writeTone(t, filepath.Join(dir, w), 8000)
+	}
+	list, err := flows.LoadDir(dir)
+	if err != nil {
+		t.Fatalf("flows do not load:\n%v", err)
+	}
+	out := map[string]*flows.Flow{}
+	for _, f := range list {
+		out[f.Name] = f
+	}
+	return out
+}
+
+// speechLike is caller audio the speech detector takes for speech: in every 2 s,
+// 1.2 s of bursts of two tones, 70 ms on and 70 ms off, then faint noise (from which
+// the detector learns the line's noise, wherever it starts listening).
+func speechLike(at time.Duration) int16 {
+	v := noise(at)
+	if at%(2*time.Second) < 1200*time.Millisecond && (at/(70*time.Millisecond))%2 == 0 {
+		s := at.Seconds()
+		v += int16(3300 * (math.Sin(2*math.Pi*697*s) + math.Sin(2*math.Pi*1209*s)))
+	}
+	return v
+}
+
+// quiet is caller audio with nothing but faint line noise.
+func quiet(at time.Duration) int16 { return noise(at) }
+
+// noise is deterministic white noise at about -50 dBFS.
+func noise(at time.Duration) int16 {
+	x := uint64(at/time.Microsecond)*6364136223846793005 + 1442695040888963407
+	x ^= x >> 29
+	return int16(int64(x%201) - 100)
 }

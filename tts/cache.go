@@ -335,6 +335,18 @@ func (c *Cache) putLocked(k cacheKey, pcm []int16) {
 	}
 }
 
+// SSMLBackend may be implemented by a Backend that speaks SSML documents (IsSSML).
+type SSMLBackend interface {
+	SSML() bool
+}
+
+// SSML reports whether the backend speaks SSML documents, so the IVR may send
+// prompts with markup as documents (ivr.SSMLSynthesizer) rather than plain text.
+func (c *Cache) SSML() bool {
+	b, ok := c.backend.(SSMLBackend)
+	return ok && b.SSML()
+}
+
 // ErrClosed is returned by Synthesize after Close.
 var ErrClosed = errors.New("tts: cache closed")
 

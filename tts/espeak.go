@@ -34,8 +34,9 @@ type Espeak struct {
 }
 
 var (
-	_ Backend  = (*Espeak)(nil)
-	_ Settings = (*Espeak)(nil)
+	_ Backend     = (*Espeak)(nil)
+	_ Settings    = (*Espeak)(nil)
+	_ SSMLBackend = (*Espeak)(nil)
 )
 
 // EspeakOption adjusts an Espeak backend.
@@ -80,9 +81,13 @@ func (e *Espeak) Settings() string { return "speed=" + strconv.Itoa(e.speed) }
 // process was killed (a child holding the pipe would otherwise keep Wait blocked).
 const waitDelay = time.Second
 
+// SSML reports that Espeak speaks SSML documents (see IsSSML).
+func (e *Espeak) SSML() bool { return true }
+
 // Synthesize renders text with voice and returns mono PCM at espeak-ng's native rate
-// (22050 Hz). The text goes through stdin, so nothing in it is read as an option. When
-// ctx ends the process is killed and the error wraps ctx's.
+// (22050 Hz). The text goes through stdin, so nothing in it is read as an option. An
+// SSML document (IsSSML) is spoken segment by segment (see ssml.go). When ctx ends
+// the process is killed and the error wraps ctx's.
 func (e *Espeak) Synthesize(ctx context.Context, text, voice string) ([]int16, int, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, 0, errors.New("tts: empty text")
@@ -90,6 +95,91 @@ func (e *Espeak) Synthesize(ctx context.Context, text, voice string) ([]int16, i
 	if voice == "" {
 		voice = DefaultVoice
 	}
+	if IsSSML(text) {
+		return e.synthesizeSSML(ctx, text, voice)
+	}
+	return e.run(ctx, text, voice, false)
+}
+
+// synthesizeSSML speaks each segment of doc and joins their audio. Where a break
+// separates segments (or starts or ends the document) the silence espeak-ng leaves
+// at that edge is trimmed and the break's exact length inserted instead.
+func (e *Espeak) synthesizeSSML(ctx context.Context, doc, voice string) ([]int16, int, error) {
+	segs, err := planSSML(doc, voice)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []int16
+	rate := nativeRate
+	spoke, afterBreak := false, false
+	for _, s := range segs {
+		if s.lead > 0 {
+			out = append(trimEnd(out), make([]int16, samples(s.lead, rate))...)
+		}
+		if s.words {
+			pcm, r, err := e.run(ctx, s.markup(), s.voice, true)
+			if err != nil {
+				return nil, 0, err
+			}
+			if r != rate {
+				if pcm, err = audio.Resample(pcm, r, rate); err != nil {
+					return nil, 0, fmt.Errorf("tts: resample voice %q: %w", s.voice, err)
+				}
+			}
+			if s.lead > 0 || afterBreak {
+				pcm = trimStart(pcm)
+			}
+			if s.trail > 0 {
+				pcm = trimEnd(pcm)
+			}
+			out = append(out, pcm...)
+			spoke = true
+		}
+		if s.trail > 0 {
+			out = append(out, make([]int16, samples(s.trail, rate))...)
+		}
+		afterBreak = s.trail > 0
+	}
+	if !spoke && len(out) == 0 {
+		return nil, 0, errors.New("tts: the SSML document has nothing to say")
+	}
+	return out, rate, nil
+}
+
+// nativeRate is espeak-ng's output rate.
+const nativeRate = 22050
+
+func samples(d time.Duration, rate int) int { return int(int64(d) * int64(rate) / int64(time.Second)) }
+
+// silenceLevel is the amplitude below which an edge sample counts as espeak-ng's
+// silence (it pads utterances with about 300 ms at the end).
+const silenceLevel = 200
+
+func isSilent(v int16) bool { return v > -silenceLevel && v < silenceLevel }
+
+// edgeKeep is the silence kept at a trimmed edge: the decay of the last phoneme.
+const edgeKeep = 5 * time.Millisecond
+
+// trimEnd drops the silence at the end of pcm, but edgeKeep.
+func trimEnd(pcm []int16) []int16 {
+	i := len(pcm)
+	for i > 0 && isSilent(pcm[i-1]) {
+		i--
+	}
+	return pcm[:min(len(pcm), i+samples(edgeKeep, nativeRate))]
+}
+
+// trimStart drops the silence at the start of pcm, but edgeKeep.
+func trimStart(pcm []int16) []int16 {
+	i := 0
+	for i < len(pcm) && isSilent(pcm[i]) {
+		i++
+	}
+	return pcm[max(0, i-samples(edgeKeep, nativeRate)):]
+}
+
+// run renders one text (an espeak-ng SSML document with ssml) in one process.
+func (e *Espeak) run(ctx context.Context, text, voice string, ssml bool) ([]int16, int, error) {
 	if strings.HasPrefix(voice, "-") {
 		return nil, 0, fmt.Errorf("tts: invalid voice %q", voice)
 	}
@@ -99,7 +189,11 @@ func (e *Espeak) Synthesize(ctx context.Context, text, voice string) ([]int16, i
 	case <-ctx.Done():
 		return nil, 0, ctx.Err()
 	}
-	cmd := exec.CommandContext(ctx, e.path, "-v", voice, "-s", strconv.Itoa(e.speed), "--stdout")
+	args := []string{"-v", voice, "-s", strconv.Itoa(e.speed), "--stdout"}
+	if ssml {
+		args = append(args, "-m")
+	}
+	cmd := exec.CommandContext(ctx, e.path, args...)
 	cmd.Stdin = strings.NewReader(text)
 	var out, stderr bytes.Buffer
 	cmd.Stdout = &out
