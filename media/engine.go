@@ -1,6 +1,7 @@
 package media
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/jitter"
+	"github.com/hotline-ivr/hotline/media/rtcp"
 )
 
 // Default settings, named so the config documentation and the code agree.
@@ -22,6 +27,32 @@ const (
 	DefaultQuarantine    = 2 * time.Second
 	DefaultClockInterval = 20 * time.Millisecond
 	DefaultPtime         = 20 * time.Millisecond
+	// DefaultJitterMinDelay and DefaultJitterMaxDelay bound the adaptive jitter buffer:
+	// one frame absorbs the phase between arrival and the clock's tick; ITU-T G.114
+	// puts the comfortable one-way budget at 150 ms, so more than 200 ms of buffering
+	// only covers for a broken path.
+	DefaultJitterMinDelay = jitter.DefaultMinDelay
+	DefaultJitterMaxDelay = jitter.DefaultMaxDelay
+	// DefaultRTCPInterval is RFC 3550's minimum interval between RTCP reports (Tmin,
+	// §6.2); with two members a call reports every 2–6 s, first after 1–3 s.
+	DefaultRTCPInterval = rtcp.MinInterval
+	// DefaultDTMFMergeWindow is how far apart the same digit may arrive by two routes
+	// (RFC 4733, SIP INFO, in-band) and still be reported once.
+	DefaultDTMFMergeWindow = dtmf.DefaultMergeWindow
+)
+
+// In-band DTMF detection policies (Config.InbandDTMF).
+const (
+	// InbandDTMFAuto listens for DTMF tones in the caller's audio only when the call did
+	// not negotiate telephone-event: carriers that negotiate it send digits that way,
+	// and a detector would then only risk talk-off.
+	InbandDTMFAuto = "auto"
+	// InbandDTMFAlways listens for tones whatever was negotiated, for carriers that
+	// announce telephone-event but leave tones in the audio; a key press arriving both
+	// ways is reported once.
+	InbandDTMFAlways = "always"
+	// InbandDTMFOff never listens for tones.
+	InbandDTMFOff = "off"
 )
 
 // Latch says when a session may redirect its outgoing RTP to the source its caller's
@@ -58,13 +89,14 @@ func ParseLatch(s string) (Latch, error) {
 type Config struct {
 	// BindIP is the local address RTP sockets bind to.
 	BindIP netip.Addr
-	// PortMin and PortMax bound the RTP port range (even ports are used).
+	// PortMin and PortMax bound the port range: RTP uses its even ports, RTCP the odd
+	// ports of PortMin..PortMax+1, chosen independently (RFC 3605 a=rtcp).
 	PortMin, PortMax int
 	// Timeout ends a call whose RTP stopped for this long (not while on hold); 0 disables.
 	// It counts from Start and from every Configure, so a caller who has not sent yet
 	// (answered, still connecting its media) gets the full timeout before being cut.
 	Timeout time.Duration
-	// SocketBuffer is SO_RCVBUF/SO_SNDBUF for each RTP socket, in bytes.
+	// SocketBuffer is SO_RCVBUF/SO_SNDBUF for each RTP and RTCP socket, in bytes.
 	SocketBuffer int
 	// Quarantine is how long a released port rests before reuse (default 2 s; 0 means the
 	// default, so tests that want immediate reuse pass a nanosecond).
@@ -73,6 +105,29 @@ type Config struct {
 	Latch Latch
 	// ClockShards is how many media clock goroutines pace the calls (default: 2).
 	ClockShards int
+	// Jitter configures every call's jitter buffer (adaptive, on by default).
+	Jitter JitterConfig
+	// InbandDTMF says when to detect DTMF tones in the caller's audio: "auto" (default:
+	// only when telephone-event was not negotiated), "always" or "off".
+	InbandDTMF string
+	// DTMFMergeWindow is how far apart in time the same digit may arrive by two routes
+	// and be reported once (default 500 ms).
+	DTMFMergeWindow time.Duration
+	// RTCPInterval is the minimum interval between RTCP reports (RFC 3550 §6.2 Tmin,
+	// default 5 s; the actual interval is randomised around it).
+	RTCPInterval time.Duration
+}
+
+// JitterConfig is the jitter buffer part of Config. The buffer adapts its delay between
+// MinDelay and MaxDelay to the jitter it measures (RFC 3550 A.8).
+type JitterConfig struct {
+	// MinDelay is the lowest playout delay (default 20 ms).
+	MinDelay time.Duration
+	// MaxDelay is the highest playout delay and the overflow limit (default 200 ms).
+	MaxDelay time.Duration
+	// Disabled plays each packet as soon as the clock asks for a frame, without
+	// reordering or delay (loss is still concealed); for lab links without jitter.
+	Disabled bool
 }
 
 // ErrEngineClosed is returned by NewSession once the engine is closed (the process is
@@ -105,6 +160,26 @@ func (c Config) Validate() error {
 	if c.ClockShards < 0 {
 		errs = append(errs, fmt.Errorf("media: negative clock shard count %d", c.ClockShards))
 	}
+	j := c.Jitter
+	if j.MinDelay < 0 || j.MaxDelay < 0 {
+		errs = append(errs, fmt.Errorf("media: negative jitter buffer delay %v-%v", j.MinDelay, j.MaxDelay))
+	} else {
+		lo, hi := cmp.Or(j.MinDelay, DefaultJitterMinDelay), cmp.Or(j.MaxDelay, DefaultJitterMaxDelay)
+		if lo > hi {
+			errs = append(errs, fmt.Errorf("media: jitter buffer min delay %v above max delay %v", lo, hi))
+		}
+	}
+	switch c.InbandDTMF {
+	case "", InbandDTMFAuto, InbandDTMFAlways, InbandDTMFOff:
+	default:
+		errs = append(errs, fmt.Errorf("media: unknown in-band DTMF policy %q (want auto, always or off)", c.InbandDTMF))
+	}
+	if c.DTMFMergeWindow < 0 {
+		errs = append(errs, fmt.Errorf("media: negative DTMF merge window %v", c.DTMFMergeWindow))
+	}
+	if c.RTCPInterval < 0 {
+		errs = append(errs, fmt.Errorf("media: negative RTCP interval %v", c.RTCPInterval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -127,10 +202,15 @@ func (c *Config) setDefaults() {
 	if c.ClockShards == 0 {
 		c.ClockShards = 2
 	}
+	c.Jitter.MinDelay = cmp.Or(c.Jitter.MinDelay, DefaultJitterMinDelay)
+	c.Jitter.MaxDelay = cmp.Or(c.Jitter.MaxDelay, DefaultJitterMaxDelay)
+	c.InbandDTMF = cmp.Or(c.InbandDTMF, InbandDTMFAuto)
+	c.DTMFMergeWindow = cmp.Or(c.DTMFMergeWindow, DefaultDTMFMergeWindow)
+	c.RTCPInterval = cmp.Or(c.RTCPInterval, DefaultRTCPInterval)
 }
 
-// Engine owns what every call's media shares: the RTP port range, the media clock and
-// the metrics. Calls get a Session each from NewSession.
+// Engine owns what every call's media shares: the RTP and RTCP port range, the media
+// clock and the metrics. Calls get a Session each from NewSession.
 type Engine struct {
 	cfg     Config
 	ports   *PortAllocator
@@ -204,6 +284,10 @@ func (e *Engine) Config() Config { return e.cfg }
 // PortsInUse is the number of RTP ports held by open sessions; tests use it as a leak check.
 func (e *Engine) PortsInUse() int { return e.ports.InUse() }
 
+// RTCPPortsInUse is the number of RTCP ports held by open sessions (one per session, from
+// a pool of its own), the other half of the leak check.
+func (e *Engine) RTCPPortsInUse() int { return e.ports.RTCPInUse() }
+
 // Sessions is the number of open sessions.
 func (e *Engine) Sessions() int {
 	e.mu.Lock()
@@ -211,8 +295,10 @@ func (e *Engine) Sessions() int {
 	return len(e.sessions)
 }
 
-// NewSession binds an RTP socket on a free port of the range and starts receiving on it.
-// The session sends nothing until Configure and Start; log should carry the call's id.
+// NewSession binds an RTP socket and an RTCP socket, each on a free port of the range
+// (the RTCP port is independent of the RTP port: announce it with RTCPAddr), and starts
+// receiving on both. The session sends nothing until Configure and Start; log should
+// carry the call's id.
 func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 	e.mu.Lock()
 	closed := e.closed
@@ -223,32 +309,50 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 	if log == nil {
 		log = e.log
 	}
+	port, conn, err := e.bind(e.ports.Acquire, e.ports.Release, "RTP")
+	if err != nil {
+		return nil, err
+	}
+	rtcpPort, rtcpConn, err := e.bind(e.ports.AcquireRTCP, e.ports.ReleaseRTCP, "RTCP")
+	if err != nil {
+		conn.Close()
+		e.ports.Release(port)
+		return nil, err
+	}
+	s := newSession(e, conn, port, rtcpConn, rtcpPort, log)
+	e.mu.Lock()
+	if e.closed { // Close ran while we were binding: it cannot see this session
+		e.mu.Unlock()
+		conn.Close()
+		rtcpConn.Close()
+		e.ports.Release(port)
+		e.ports.ReleaseRTCP(rtcpPort)
+		return nil, ErrEngineClosed
+	}
+	e.sessions[s] = struct{}{}
+	e.mu.Unlock()
+	e.metrics.sessions.Inc()
+	s.startReceiving()
+	return s, nil
+}
+
+// bind takes a port from the allocator and binds it, skipping ports another program
+// holds (they rest in quarantine) a few times before giving up.
+func (e *Engine) bind(acquire func() (int, error), release func(int), what string) (int, *net.UDPConn, error) {
 	for attempts := 0; ; attempts++ {
-		port, err := e.ports.Acquire()
+		port, err := acquire()
 		if err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 		conn, err := e.listen(port)
-		if err != nil {
-			e.ports.Release(port)
-			if attempts < 16 && errors.Is(err, syscall.EADDRINUSE) {
-				continue // another program holds it: it rests in quarantine, try the next
-			}
-			return nil, fmt.Errorf("media: bind RTP port %d: %w", port, err)
+		if err == nil {
+			return port, conn, nil
 		}
-		s := newSession(e, conn, port, log)
-		e.mu.Lock()
-		if e.closed { // Close ran while we were binding: it cannot see this session
-			e.mu.Unlock()
-			conn.Close()
-			e.ports.Release(port)
-			return nil, ErrEngineClosed
+		release(port)
+		if attempts < 16 && errors.Is(err, syscall.EADDRINUSE) {
+			continue // another program holds it: it rests in quarantine, try the next
 		}
-		e.sessions[s] = struct{}{}
-		e.mu.Unlock()
-		e.metrics.sessions.Inc()
-		s.startReceiving()
-		return s, nil
+		return 0, nil, fmt.Errorf("media: bind %s port %d: %w", what, port, err)
 	}
 }
 
@@ -258,7 +362,9 @@ func (e *Engine) listen(port int) (*net.UDPConn, error) {
 		return nil, err
 	}
 	// Default buffers drop bursts (measured: 256 of 2,000 datagrams arrived with the
-	// defaults, all of them with 4 MiB), so size them from config.
+	// defaults, all of them with 4 MiB), so size them from config, for RTP and RTCP
+	// sockets alike. hotline_udp_receive_buffer_errors_total shows what the kernel
+	// still drops.
 	if err := conn.SetReadBuffer(e.cfg.SocketBuffer); err != nil {
 		conn.Close()
 		return nil, err
@@ -277,6 +383,7 @@ func (e *Engine) release(s *Session) {
 	e.mu.Unlock()
 	if ok {
 		e.ports.Release(s.port)
+		e.ports.ReleaseRTCP(s.rtcpPort)
 		e.metrics.sessions.Dec()
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/rtcp"
 	"github.com/hotline-ivr/hotline/media/rtp"
 )
 
@@ -27,7 +27,7 @@ func FuzzHandlePacket(f *testing.F) {
 	if err := s.Configure(pcmu(trusted)); err != nil {
 		f.Fatal(err)
 	}
-	rx := dtmf.NewReceiver()
+	rx := newRxState()
 	now := time.Now()
 	reg := metricsOf(f, s)
 	f.Fuzz(func(t *testing.T, pkt []byte, fromForeign bool) {
@@ -55,5 +55,38 @@ func FuzzHandlePacket(f *testing.F) {
 			}
 			break
 		}
+	})
+}
+
+// FuzzHandleRTCP feeds arbitrary datagrams to the RTCP port's handler from the caller
+// and from a stranger: it must never panic, and every datagram is counted.
+func FuzzHandleRTCP(f *testing.F) {
+	f.Add([]byte{0x81, 0xc9, 0, 7, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, false)
+	f.Add([]byte{0x80, 204, 0, 2, 0, 0, 0, 1, 'n', 'a', 'm', 'e'}, true)
+	f.Add([]byte{0x81, 203, 0, 1, 0, 0, 0, 1}, false)
+	f.Add([]byte{}, false)
+	e, _ := newTestEngine(f, Config{}, withManualClock())
+	s := newTestSession(f, e)
+	trusted := netip.MustParseAddrPort("127.0.0.1:40001")
+	foreign := netip.MustParseAddrPort("127.0.0.2:40001")
+	if err := s.Configure(pcmu(netip.MustParseAddrPort("127.0.0.1:40000"))); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(peerReport(f, s.ssrc), false)
+	var in rtcp.Compound
+	now := time.Now()
+	reg := metricsOf(f, s)
+	f.Fuzz(func(t *testing.T, pkt []byte, fromForeign bool) {
+		from := trusted
+		if fromForeign {
+			from = foreign
+		}
+		before := metric(t, reg, "hotline_rtcp_packets_received_total")
+		s.handleRTCP(pkt, from, now, &in, true)
+		now = now.Add(20 * time.Millisecond)
+		if metric(t, reg, "hotline_rtcp_packets_received_total") != before+1 {
+			t.Fatalf("datagram % x not counted", pkt)
+		}
+		_ = s.Quality()
 	})
 }

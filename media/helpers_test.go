@@ -57,6 +57,9 @@ func newTestEngine(t testing.TB, cfg Config, opts ...Option) (*Engine, *promethe
 		if n := e.PortsInUse(); n != 0 {
 			t.Errorf("leak: %d ports still in use at the end of the test", n)
 		}
+		if n := e.RTCPPortsInUse(); n != 0 {
+			t.Errorf("leak: %d RTCP ports still in use at the end of the test", n)
+		}
 		e.Close()
 	})
 	return e, reg
@@ -113,13 +116,24 @@ type packet struct {
 	at      time.Time
 }
 
-// recv returns the next RTP packet, or false after timeout.
+// recv returns the next RTP packet, or false after timeout. RTCP that lands on the
+// peer's port (another session's reports sent to "RTP port + 1") is skipped.
 func (p *peer) recv(timeout time.Duration) (packet, bool) {
 	p.t.Helper()
 	if err := p.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		p.t.Fatal(err)
 	}
-	n, from, err := p.conn.ReadFromUDPAddrPort(p.buf)
+	var (
+		n    int
+		from netip.AddrPort
+		err  error
+	)
+	for {
+		n, from, err = p.conn.ReadFromUDPAddrPort(p.buf)
+		if err != nil || !rtp.IsRTCP(p.buf[:n]) {
+			break
+		}
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return packet{}, false
@@ -315,3 +329,8 @@ type manual struct {
 }
 
 func (m manual) tick(k int) { m.s.tick(m.t0.Add(time.Duration(k) * 20 * time.Millisecond)) }
+
+// rtpHeader is a header of the test caller's stream.
+func rtpHeader(pt uint8, seq uint16, ts uint32) rtp.Header {
+	return rtp.Header{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0xCA11}
+}

@@ -13,6 +13,15 @@ import (
 // bad_version (V != 2: STUN, DTLS or noise), malformed (bad padding or extension),
 // unknown_payload_type, foreign_source (refused by the symmetric RTP policy),
 // before_negotiation (no Configure yet) and bad_telephone_event.
+//
+// hotline_rtcp_invalid_packets_total{reason} reasons: short, bad_version, bad_length,
+// bad_padding, bad_first_packet (RFC 3550 §6.1: a compound packet starts with SR or RR),
+// malformed (SDES, counts) and foreign_source (not from the caller's address).
+//
+// hotline_dtmf_digits_total{source} counts the digits reported to flows by the route
+// that reported them first (rfc4733, sip_info, inband); hotline_dtmf_duplicates_total
+// {source} the copies of the same key press that arrived later by another route and
+// were suppressed. Their sum is every digit recognised.
 type Metrics struct {
 	packetsReceived prometheus.Counter
 	packetsSent     prometheus.Counter
@@ -24,20 +33,36 @@ type Metrics struct {
 	garbagePT       prometheus.Counter
 	foreignSource   prometheus.Counter
 	beforeRemote    prometheus.Counter
-	dtmfRFC4733     prometheus.Counter
-	dtmfInfo        prometheus.Counter
 	dtmfBadPayload  prometheus.Counter
 	dtmfDropped     prometheus.Counter
 	timeouts        prometheus.Counter
 	sendErrors      prometheus.Counter
 	lateTicks       prometheus.Counter
-	rtcp            prometheus.Counter
 	latches         prometheus.Counter
 	sessions        prometheus.Gauge
+
+	// Digits by route: reported, and suppressed as duplicates of another route's.
+	dtmfRFC4733, dtmfInfo, dtmfInband    prometheus.Counter
+	dupRFC4733, dupInfo, dupInband       prometheus.Counter
+	dtmfSentRFC4733, dtmfSentInband      prometheus.Counter
+	concealed, fecRecovered, decodeError prometheus.Counter
+	lostPackets, latePackets             prometheus.Counter
+	vadDropped                           prometheus.Counter
+
+	rtcpReceived, rtcpSent, rtcpSendErrors prometheus.Counter
+	rtcpShort, rtcpVersion, rtcpLength     prometheus.Counter
+	rtcpPadding, rtcpFirst, rtcpMalformed  prometheus.Counter
+	rtcpForeign                            prometheus.Counter
+
+	jitter prometheus.Histogram
+	mos    prometheus.Histogram
+	rtt    prometheus.Histogram
 }
 
 // NewMetrics registers the media series on reg (tests pass a fresh registry). ports, when
-// not nil, is exported as the number of RTP ports in use. A nil reg registers nothing.
+// not nil, is exported as the number of RTP and RTCP ports in use. A nil reg registers
+// nothing. The host's UDP receive-buffer drop counters are registered too (see
+// NewUDPErrorsCollector).
 func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, error) {
 	garbage := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_rtp_garbage_packets_total",
@@ -45,62 +70,105 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 	}, []string{"reason"})
 	dtmf := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hotline_dtmf_digits_total",
-		Help: "DTMF digits reported to flows, by the route they arrived on.",
+		Help: "DTMF digits reported to flows, by the route they arrived on first.",
 	}, []string{"source"})
+	dups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_dtmf_duplicates_total",
+		Help: "DTMF key presses that arrived again by a second route within the merge window and were reported once, by the route of the suppressed copy.",
+	}, []string{"source"})
+	sent := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_dtmf_digits_sent_total",
+		Help: "DTMF digits sent to callers, by mode (rfc4733, inband).",
+	}, []string{"mode"})
+	rtcpBad := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hotline_rtcp_invalid_packets_total",
+		Help: "RTCP datagrams that were refused, by reason.",
+	}, []string{"reason"})
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	}
 	m := &Metrics{
-		packetsReceived: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_packets_received_total", Help: "RTP packets received and accepted.",
-		}),
-		packetsSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_packets_sent_total", Help: "RTP packets sent.",
-		}),
-		bytesReceived: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_received_bytes_total", Help: "RTP bytes received (UDP payload).",
-		}),
-		bytesSent: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_sent_bytes_total", Help: "RTP bytes sent (UDP payload).",
-		}),
-		garbageShort:   garbage.WithLabelValues("short"),
-		garbageVersion: garbage.WithLabelValues("bad_version"),
-		garbageBad:     garbage.WithLabelValues("malformed"),
-		garbagePT:      garbage.WithLabelValues("unknown_payload_type"),
-		foreignSource:  garbage.WithLabelValues("foreign_source"),
-		beforeRemote:   garbage.WithLabelValues("before_negotiation"),
-		dtmfRFC4733:    dtmf.WithLabelValues("rfc4733"),
-		dtmfInfo:       dtmf.WithLabelValues("sip_info"),
-		dtmfBadPayload: garbage.WithLabelValues("bad_telephone_event"),
-		dtmfDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_dtmf_digits_dropped_total",
-			Help: "Digits dropped because the flow did not read its type-ahead buffer in time.",
-		}),
-		timeouts: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_timeouts_total", Help: "Calls whose incoming RTP stopped for longer than the RTP timeout.",
-		}),
-		sendErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_send_errors_total", Help: "RTP packets the kernel refused to send.",
-		}),
-		lateTicks: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_media_clock_resyncs_total",
-			Help: "Times a stream fell so far behind its schedule that it skipped frames instead of bursting them.",
-		}),
-		rtcp: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtcp_packets_received_total",
-			Help: "RTCP packets received multiplexed on RTP ports (RFC 5761); not interpreted yet.",
-		}),
-		latches: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "hotline_rtp_latches_total",
-			Help: "Times a session redirected its outgoing RTP to the address the caller's packets come from (symmetric RTP).",
-		}),
+		packetsReceived: counter("hotline_rtp_packets_received_total", "RTP packets received and accepted."),
+		packetsSent:     counter("hotline_rtp_packets_sent_total", "RTP packets sent."),
+		bytesReceived:   counter("hotline_rtp_received_bytes_total", "RTP bytes received (UDP payload)."),
+		bytesSent:       counter("hotline_rtp_sent_bytes_total", "RTP bytes sent (UDP payload)."),
+		garbageShort:    garbage.WithLabelValues("short"),
+		garbageVersion:  garbage.WithLabelValues("bad_version"),
+		garbageBad:      garbage.WithLabelValues("malformed"),
+		garbagePT:       garbage.WithLabelValues("unknown_payload_type"),
+		foreignSource:   garbage.WithLabelValues("foreign_source"),
+		beforeRemote:    garbage.WithLabelValues("before_negotiation"),
+		dtmfBadPayload:  garbage.WithLabelValues("bad_telephone_event"),
+		dtmfRFC4733:     dtmf.WithLabelValues("rfc4733"),
+		dtmfInfo:        dtmf.WithLabelValues("sip_info"),
+		dtmfInband:      dtmf.WithLabelValues("inband"),
+		dupRFC4733:      dups.WithLabelValues("rfc4733"),
+		dupInfo:         dups.WithLabelValues("sip_info"),
+		dupInband:       dups.WithLabelValues("inband"),
+		dtmfSentRFC4733: sent.WithLabelValues("rfc4733"),
+		dtmfSentInband:  sent.WithLabelValues("inband"),
+		dtmfDropped: counter("hotline_dtmf_digits_dropped_total",
+			"Digits dropped because the flow did not read its type-ahead buffer in time."),
+		timeouts:   counter("hotline_rtp_timeouts_total", "Calls whose incoming RTP stopped for longer than the RTP timeout."),
+		sendErrors: counter("hotline_rtp_send_errors_total", "RTP packets the kernel refused to send."),
+		lateTicks: counter("hotline_media_clock_resyncs_total",
+			"Times a stream fell so far behind its schedule that it skipped frames instead of bursting them."),
+		latches: counter("hotline_rtp_latches_total",
+			"Times a session redirected its outgoing RTP to the address the caller's packets come from (symmetric RTP)."),
+		concealed: counter("hotline_media_concealed_frames_total",
+			"Received frames that were lost or late and filled by packet-loss concealment (G.711 Appendix I, or the Opus decoder); frames an RFC 4733 event replaced in the caller's stream count too."),
+		fecRecovered: counter("hotline_media_fec_recovered_frames_total",
+			"Lost Opus frames recovered from the next packet's in-band FEC (counted in concealed frames too)."),
+		decodeError: counter("hotline_rtp_decode_errors_total",
+			"Received payloads the codec could not decode; the frame is concealed instead."),
+		lostPackets: counter("hotline_rtp_lost_packets_total",
+			"Incoming RTP packets lost on the network (RFC 3550 A.3: expected minus received), added at each RTCP report and at hang-up."),
+		latePackets: counter("hotline_rtp_late_packets_total",
+			"Incoming RTP packets that arrived after their playout time and were dropped by the jitter buffer."),
+		vadDropped: counter("hotline_vad_events_dropped_total",
+			"Speech start/end events dropped because the flow did not read them in time."),
+		rtcpReceived: counter("hotline_rtcp_packets_received_total",
+			"RTCP datagrams received, on RTCP ports or multiplexed on RTP ports (RFC 5761), valid or not."),
+		rtcpSent:       counter("hotline_rtcp_packets_sent_total", "RTCP compound packets sent (SR or RR, SDES, BYE at hang-up)."),
+		rtcpSendErrors: counter("hotline_rtcp_send_errors_total", "RTCP packets the kernel refused to send."),
+		rtcpShort:      rtcpBad.WithLabelValues("short"),
+		rtcpVersion:    rtcpBad.WithLabelValues("bad_version"),
+		rtcpLength:     rtcpBad.WithLabelValues("bad_length"),
+		rtcpPadding:    rtcpBad.WithLabelValues("bad_padding"),
+		rtcpFirst:      rtcpBad.WithLabelValues("bad_first_packet"),
+		rtcpMalformed:  rtcpBad.WithLabelValues("malformed"),
+		rtcpForeign:    rtcpBad.WithLabelValues("foreign_source"),
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotline_media_sessions_active", Help: "Media sessions (one per call leg) currently open.",
 		}),
+		jitter: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_rtp_jitter_seconds",
+			Help:    "Interarrival jitter of the caller's RTP (RFC 3550 A.8) at the end of each call that received audio.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .03, .05, .1, .2, .5},
+		}),
+		mos: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_call_mos",
+			Help:    "Estimated MOS (ITU-T G.107 E-model) of the audio received from the caller, per call that received audio.",
+			Buckets: []float64{1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.3, 4.4, 4.5},
+		}),
+		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_rtp_round_trip_seconds",
+			Help:    "Mean RTCP round-trip time (RFC 3550 §6.4.1) per call that measured one.",
+			Buckets: []float64{.005, .01, .02, .05, .1, .15, .2, .3, .5, 1},
+		}),
 	}
 	cs := []prometheus.Collector{m.packetsReceived, m.packetsSent, m.bytesReceived, m.bytesSent,
-		garbage, dtmf, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks, m.rtcp, m.latches, m.sessions}
+		garbage, dtmf, dups, sent, rtcpBad, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks,
+		m.latches, m.sessions, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
+		m.latePackets, m.vadDropped, m.rtcpReceived, m.rtcpSent, m.rtcpSendErrors, m.jitter,
+		m.mos, m.rtt, NewUDPErrorsCollector("")}
 	if ports != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hotline_rtp_ports_in_use", Help: "RTP ports held by open media sessions.",
 		}, func() float64 { return float64(ports.InUse()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "hotline_rtcp_ports_in_use", Help: "RTCP ports held by open media sessions.",
+			}, func() float64 { return float64(ports.RTCPInUse()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "hotline_rtp_ports_capacity", Help: "RTP ports in the configured range.",
 			}, func() float64 { return float64(ports.Capacity()) }))

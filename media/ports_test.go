@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/hotline-ivr/hotline/media/vad"
 )
 
 // fakeNow is a clock the test moves by hand.
@@ -43,6 +45,29 @@ func TestPortAllocator(t *testing.T) {
 	}
 	if a.InUse() != 5 {
 		t.Fatalf("InUse %d", a.InUse())
+	}
+	// RTCP ports come from the odd ports of [min, max+1], independently.
+	var rtcp []int
+	for range 6 {
+		p, err := a.AcquireRTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rtcp = append(rtcp, p)
+	}
+	if rtcp[0] != 10001 || rtcp[5] != 10011 || a.RTCPInUse() != 6 || a.InUse() != 5 {
+		t.Fatalf("RTCP ports %v (in use %d), want 10001..10011", rtcp, a.RTCPInUse())
+	}
+	if _, err := a.AcquireRTCP(); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("exhausted RTCP pool: %v", err)
+	}
+	a.ReleaseRTCP(10005)
+	if _, err := a.AcquireRTCP(); !errors.Is(err, ErrNoPorts) {
+		t.Fatal("RTCP port reused during quarantine")
+	}
+	clk.advance(2 * time.Second)
+	if p, err := a.AcquireRTCP(); err != nil || p != 10005 {
+		t.Fatalf("RTCP after quarantine: %d, %v", p, err)
 	}
 
 	// Released ports rest in quarantine, then come back oldest first.
@@ -85,8 +110,8 @@ func TestPortAllocator(t *testing.T) {
 			t.Fatalf("cycle %d: got %d, %v; want %d", i, p, err, got[i%5])
 		}
 	}
-	if cap(a.free) > 64 {
-		t.Errorf("free queue grew to capacity %d for 5 ports", cap(a.free))
+	if cap(a.rtp.free) > 64 {
+		t.Errorf("free queue grew to capacity %d for 5 ports", cap(a.rtp.free))
 	}
 
 	for _, r := range [][2]int{{1000, 2000}, {10000, 70000}, {20000, 10000}, {10001, 10001}} {
@@ -165,8 +190,9 @@ func countFDs(t *testing.T) int {
 	return len(ents)
 }
 
-// TestSessionLeaks opens and closes a thousand sessions, some started, configured and
-// playing, and wants every port, goroutine and file descriptor back.
+// TestSessionLeaks opens and closes a thousand sessions, some configured, started, with
+// a VAD and a sink, and wants every port (RTP and RTCP), goroutine and file descriptor
+// back.
 func TestSessionLeaks(t *testing.T) {
 	pr := newPeer(t, "127.0.0.1")
 	e, _ := newTestEngine(t, Config{Quarantine: time.Nanosecond})
@@ -178,15 +204,25 @@ func TestSessionLeaks(t *testing.T) {
 			t.Fatalf("session %d: %v", i, err)
 		}
 		if i%3 == 0 {
-			if err := s.Configure(pcmu(pr.addr)); err != nil {
+			p := pcmu(pr.addr)
+			p.RTCPMux = i%2 == 0
+			if err := s.Configure(p); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.EnableVAD(vad.Config{}); err != nil {
+				t.Fatal(err)
+			}
+			s.AddSink(&countSink{})
 			s.Start()
 		}
-		_ = s.Close()
+		_ = s.Close() // started ones send RTCP BYE
+		if i%7 == 0 {
+			_ = s.Close()
+		}
 	}
-	if e.PortsInUse() != 0 || e.Sessions() != 0 {
-		t.Fatalf("after 1000 sessions: %d ports, %d sessions", e.PortsInUse(), e.Sessions())
+	if e.PortsInUse() != 0 || e.RTCPPortsInUse() != 0 || e.Sessions() != 0 {
+		t.Fatalf("after 1000 sessions: %d RTP ports, %d RTCP ports, %d sessions",
+			e.PortsInUse(), e.RTCPPortsInUse(), e.Sessions())
 	}
 	eventually(t, 2*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= goroutines })
 	if n := countFDs(t); n > fds {
@@ -208,6 +244,11 @@ func TestConfigValidate(t *testing.T) {
 		{Quarantine: -1},
 		{Latch: Latch(9)},
 		{ClockShards: -1},
+		{Jitter: JitterConfig{MinDelay: 300 * time.Millisecond}},
+		{Jitter: JitterConfig{MinDelay: -1}},
+		{InbandDTMF: "sometimes"},
+		{DTMFMergeWindow: -1},
+		{RTCPInterval: -time.Second},
 	}
 	for _, c := range bad {
 		if err := c.Validate(); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/rtcp"
 	"github.com/hotline-ivr/hotline/media/rtp"
 )
 
@@ -22,14 +23,29 @@ const housekeepEvery = 250 * time.Millisecond
 // receiveBuffer holds any datagram an Ethernet path delivers unfragmented.
 const receiveBuffer = 2048
 
-func (s *Session) startReceiving() { go s.receive() }
+// rxState is what the RTP receive goroutine owns: its telephone-event receiver and the
+// Compound that multiplexed RTCP (RFC 5761) is parsed into. Tests and benchmarks make
+// their own and call handlePacket directly.
+type rxState struct {
+	dtmf *dtmf.Receiver
+	rtcp rtcp.Compound
+}
 
-// receive is the session's only reader of the socket. It allocates its buffers once and
-// exits when Close closes the socket.
+func newRxState() *rxState { return &rxState{dtmf: dtmf.NewReceiver()} }
+
+// startReceiving starts the two socket readers; Close closes the sockets and waits for
+// both (recvDone, rtcpDone).
+func (s *Session) startReceiving() {
+	go s.receive()
+	go s.receiveRTCP()
+}
+
+// receive is the session's only reader of the RTP socket. It allocates its buffers once
+// and exits when Close closes the socket.
 func (s *Session) receive() {
 	defer close(s.recvDone)
 	buf := make([]byte, receiveBuffer)
-	rx := dtmf.NewReceiver()
+	st := newRxState()
 	next := time.Now().Add(housekeepEvery)
 	if err := s.conn.SetReadDeadline(next); err != nil {
 		return
@@ -39,7 +55,7 @@ func (s *Session) receive() {
 		now := time.Now()
 		switch {
 		case err == nil:
-			s.handlePacket(buf[:n], from, now, rx)
+			s.handlePacket(buf[:n], from, now, st)
 		case errors.Is(err, net.ErrClosed):
 			return
 		default:
@@ -47,7 +63,7 @@ func (s *Session) receive() {
 			// ICMP report; either way the loop goes on.
 		}
 		if !now.Before(next) {
-			s.housekeep(now, rx)
+			s.housekeep(now, st.dtmf)
 			next = now.Add(housekeepEvery)
 			if err := s.conn.SetReadDeadline(next); err != nil {
 				return // closed
@@ -61,8 +77,7 @@ func (s *Session) receive() {
 // hold or inactive, silence from the caller is expected.
 func (s *Session) housekeep(now time.Time, rx *dtmf.Receiver) {
 	if d, ok := rx.Expire(now); ok {
-		s.eng.metrics.dtmfRFC4733.Inc()
-		s.deliverDigit(d)
+		s.digitFrom(d, dtmf.RouteRFC4733, now)
 	}
 	p := s.params.Load()
 	timeout := s.eng.cfg.Timeout
@@ -79,13 +94,14 @@ func (s *Session) housekeep(now time.Time, rx *dtmf.Receiver) {
 	}
 }
 
-// handlePacket accounts one datagram: RTCP is counted and set aside, anything that is
-// not acceptable RTP is counted as garbage by reason, telephone-events become digits and
-// audio keeps the call alive. It must not allocate: it runs for every packet of every call.
-func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, rx *dtmf.Receiver) {
+// handlePacket accounts one datagram: RTCP goes to the RTCP handler, anything that is
+// not acceptable RTP is counted as garbage by reason, telephone-events become digits,
+// audio goes into the jitter buffer, and both update the RFC 3550 reception statistics.
+// It must not allocate: it runs for every packet of every call.
+func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, st *rxState) {
 	m := s.eng.metrics
 	if rtp.IsRTCP(pkt) {
-		m.rtcp.Inc() // RFC 5761 multiplexing: reports are not interpreted yet
+		s.handleRTCP(pkt, from, now, &st.rtcp, false)
 		return
 	}
 	var h rtp.Header
@@ -110,22 +126,31 @@ func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, r
 		s.garbage(m.foreignSource)
 		return
 	}
+	var clockRate uint32 // 0: telephone-events count for loss, not for jitter
 	switch {
 	case int(h.PayloadType) == p.DTMFPayloadType:
-		d, ok, err := rx.Push(h.SSRC, h.Timestamp, payload, now)
+		d, ok, err := st.dtmf.Push(h.SSRC, h.Timestamp, payload, now)
 		if err != nil {
 			s.garbage(m.dtmfBadPayload)
 			return
 		}
 		if ok {
-			m.dtmfRFC4733.Inc()
-			s.deliverDigit(d)
+			s.digitFrom(d, dtmf.RouteRFC4733, now)
 		}
 	case h.PayloadType == p.PayloadType:
+		p.play.jb.Push(h.SequenceNumber, h.Timestamp, h.SSRC, h.Marker, payload, now)
+		clockRate = uint32(p.Codec.ClockRate())
 	default:
 		s.garbage(m.garbagePT)
 		return
 	}
+	s.statsMu.Lock()
+	// Telephone-events share the audio's sequence numbers when they share its SSRC,
+	// so they count there; under an SSRC of their own they would restart the source.
+	if clockRate != 0 || h.SSRC == s.rx.SSRC() {
+		s.rx.Update(h.SSRC, h.SequenceNumber, h.Timestamp, now, clockRate)
+	}
+	s.statsMu.Unlock()
 	s.lastRx.Store(s.eng.mono(now))
 	s.stats.recv.Add(1)
 	s.stats.bytesRecv.Add(uint64(len(pkt)))
@@ -156,8 +181,7 @@ func (s *Session) acceptSource(p *sessionParams, from netip.AddrPort) bool {
 		s.latch(p, from)
 		return true
 	default: // LatchAuto
-		ip := from.Addr()
-		if ip != p.Remote.Addr() && ip != p.SignalingSource {
+		if !s.trusted(p, from.Addr()) {
 			return false
 		}
 		// Follow the trusted source, so a NAT that rebinds the caller's port mid-call
@@ -167,6 +191,13 @@ func (s *Session) acceptSource(p *sessionParams, from netip.AddrPort) bool {
 		}
 		return true
 	}
+}
+
+// trusted reports whether ip is the SDP-announced address of the caller's RTP or RTCP,
+// or the address the SIP signalling came from: the sources LatchAuto accepts.
+func (s *Session) trusted(p *sessionParams, ip netip.Addr) bool {
+	return ip == p.Remote.Addr() || ip == p.SignalingSource ||
+		(p.RemoteRTCP.IsValid() && ip == p.RemoteRTCP.Addr())
 }
 
 func (s *Session) latch(p *sessionParams, to netip.AddrPort) {

@@ -10,9 +10,12 @@ import (
 )
 
 // The outgoing stream (RFC 3550 §5.1, RFC 3551 §4.1): one packet per ptime, audio from
-// the current playback or silence, sequence +1 per packet sent, timestamp + one frame's
-// clock units per frame elapsed (sent or not), marker on the first packet of a talk
-// spurt: the first packet, and the first after a pause in sending (hold, resync).
+// the current playback or silence (or an RFC 4733 event in its place), sequence +1 per
+// packet sent, timestamp + one frame's clock units per frame elapsed (sent or not),
+// marker on the first packet of a talk spurt: the first packet, and the first after a
+// pause in sending (hold, resync). Every frame slot also plays out one frame of the
+// caller's audio (playout.go) and polls the RTCP scheduler (rtcp.go), so one tick
+// drives both directions and the reports.
 
 const (
 	// maxCatchUpFrames is the most frames one tick sends: a wake-up a few ticks late
@@ -24,8 +27,9 @@ const (
 	resyncAfter = 200 * time.Millisecond
 )
 
-// tick emits every frame due at now. It runs on the clock goroutine; tests call it
-// directly with chosen times.
+// tick emits every frame due at now, plays out as many of the caller's, and sends an
+// RTCP report when one is due. It runs on the clock goroutine; tests call it directly
+// with chosen times.
 func (s *Session) tick(now time.Time) {
 	p := s.params.Load()
 	if p == nil {
@@ -37,6 +41,7 @@ func (s *Session) tick(now time.Time) {
 		return // a tick that raced with Close (the socket is closing), or before Start
 	}
 	s.advance(p, now)
+	s.maybeReport(p, now)
 }
 
 // advance emits the frames due at now; the caller holds sendMu.
@@ -53,17 +58,22 @@ func (s *Session) advance(p *sessionParams, now time.Time) {
 	}
 	limit := now.Add(s.eng.slack)
 	for i := 0; i < maxCatchUpFrames && !s.nextDue.After(limit); i++ {
-		s.emit(p)
+		s.emit(p, s.nextDue)
 		s.nextDue = s.nextDue.Add(p.Ptime)
 	}
 }
 
-// emit produces one frame: the player's audio or silence, sent when our direction
-// allows. A playback that ends with this frame is reported after the packet left, so
-// Play returns when the audio has been sent.
-func (s *Session) emit(p *sessionParams) {
+// emit produces one frame slot: an RFC 4733 event packet while SendDigits runs, else
+// the player's audio or silence, sent when our direction allows; then one frame of the
+// caller's audio is played out beside it. A playback that ends with this frame is
+// reported after the packet left, so Play returns when the audio has been sent.
+func (s *Session) emit(p *sessionParams, due time.Time) {
 	if cap(s.frame) < p.samplesPerFrame {
 		s.frame = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
+	}
+	if s.digitOut != nil && s.emitDigit(p, due) {
+		s.playFrame(p, due, nil) // an event replaced our audio: our side is silent
+		return
 	}
 	frame := s.frame[:p.samplesPerFrame]
 	n := 0
@@ -82,55 +92,73 @@ func (s *Session) emit(p *sessionParams) {
 		}
 	}
 	clear(frame[n:])
-	s.send(p, frame)
+	var engine []int16 // what the caller gets from us: nothing unless we send
+	if s.sendAudio(p, frame, due) {
+		engine = frame
+	}
+	s.playFrame(p, due, engine)
 	if ended != nil {
 		ended.finish(endErr)
 	}
 }
 
-// send encodes frame and writes it to the remote as the next RTP packet, if our
-// direction and the remote address allow; the timestamp advances either way.
-func (s *Session) send(p *sessionParams, frame []int16) {
+// sendAudio encodes frame and writes it to the remote as the next RTP packet, if our
+// direction and the remote address allow; the timestamp advances either way. It
+// reports whether the frame was meant for the caller (sending is on).
+func (s *Session) sendAudio(p *sessionParams, frame []int16, due time.Time) bool {
 	ts := s.ts
 	s.ts += p.tsPerFrame
 	if !p.canSend {
 		s.marker = true // the first packet after hold starts a talk spurt
-		return
+		return false
 	}
-	dst := s.target(p)
-	m := s.eng.metrics
 	plen, err := p.enc.Encode(s.pkt[rtp.HeaderSize:], frame)
 	if err != nil {
-		m.sendErrors.Inc()
-		return
+		s.eng.metrics.sendErrors.Inc()
+		return true
 	}
+	// Opus DTX: in silence the encoder returns 1–2 byte frames; they are sent as they
+	// are (RFC 7587 §3.1.3 allows either), which keeps the caller's jitter buffer fed.
+	if s.writeRTP(p, p.PayloadType, s.marker, ts, ts, plen, due) {
+		s.marker = false
+	}
+	return true
+}
+
+// writeRTP sends the payload of plen octets already in s.pkt after the header, as the
+// next packet of the stream with timestamp ts; clockTS is the stream's timestamp for
+// the frame slot (an RFC 4733 event keeps its start as ts), which anchors the SR's RTP
+// time. A packet the kernel refused does not use up its sequence number.
+func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS uint32, plen int, due time.Time) bool {
+	m := s.eng.metrics
 	h := rtp.Header{
-		Marker:         s.marker,
-		PayloadType:    p.PayloadType,
+		Marker:         marker,
+		PayloadType:    pt,
 		SequenceNumber: s.seq,
 		Timestamp:      ts,
 		SSRC:           s.ssrc,
 	}
 	if _, err := h.MarshalTo(s.pkt); err != nil {
 		m.sendErrors.Inc()
-		return
+		return false
 	}
 	size := rtp.HeaderSize + plen
-	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:size], dst); err != nil {
-		m.sendErrors.Inc() // not sent: the sequence number is not used up
-		return
+	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:size], s.target(p)); err != nil {
+		m.sendErrors.Inc()
+		return false
 	}
-	s.marker = false
-	s.seq++
 	s.stats.sent.Add(1)
 	s.stats.bytesSent.Add(uint64(size))
 	m.packetsSent.Inc()
 	m.bytesSent.Add(float64(size))
+	s.tx.Update(s.ssrc, s.seq, clockTS, plen, due, uint32(p.Codec.ClockRate()))
+	s.seq++
+	return true
 }
 
 // target is where outgoing RTP goes: the address latched for the current remote, else
-// the SDP address. Only called when p.canSend, so a hold (0.0.0.0) is never overridden
-// by a latch.
+// the SDP address. Only called when p.canSend (or p.canRTCP for multiplexed RTCP), so
+// a hold (0.0.0.0) is never overridden by a latch.
 func (s *Session) target(p *sessionParams) netip.AddrPort {
 	if l := s.latched.Load(); l != nil && l.gen == p.gen {
 		return l.addr

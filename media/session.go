@@ -2,10 +2,12 @@ package media
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
@@ -13,6 +15,9 @@ import (
 	"time"
 
 	"github.com/hotline-ivr/hotline/media/codec"
+	"github.com/hotline-ivr/hotline/media/dtmf"
+	"github.com/hotline-ivr/hotline/media/rtcp"
+	"github.com/hotline-ivr/hotline/media/vad"
 )
 
 var (
@@ -24,6 +29,9 @@ var (
 	// ErrNilSource is returned by Play without a Source: a flow bug, reported rather than
 	// crashing the clock goroutine every call shares.
 	ErrNilSource = errors.New("media: play without a source")
+	// ErrPtime is wrapped by Configure for a packet time the codec cannot send (Opus has
+	// no 30 ms frames, RFC 6716 §2.1.4), so the SIP layer can retry with its own ptime.
+	ErrPtime = errors.New("media: unsupported ptime")
 )
 
 // Source yields the audio a session plays, one frame at a time, as mono PCM at the
@@ -40,10 +48,18 @@ type Params struct {
 	Codec       codec.Codec
 	PayloadType uint8
 	// DTMFPayloadType is the telephone-event payload type, or -1 when not negotiated.
+	// Its clock rate is the codec's (RFC 4733 §2.1: the rate of the audio it replaces).
 	DTMFPayloadType int
 	// Remote is where to send RTP; an unspecified address (0.0.0.0, old-style hold) sends nothing.
 	Remote netip.AddrPort
-	// Ptime is the packet duration (default 20 ms; a multiple of 10 ms up to 120 ms).
+	// RemoteRTCP is where to send RTCP when it is not multiplexed: the peer's a=rtcp
+	// attribute (RFC 3605). The zero value means Remote's port + 1 (RFC 3550 §11).
+	RemoteRTCP netip.AddrPort
+	// RTCPMux is set when a=rtcp-mux was negotiated (RFC 5761): RTCP then shares the RTP
+	// socket in both directions. Reports that still arrive on the RTCP port are read too.
+	RTCPMux bool
+	// Ptime is the packet duration (default 20 ms; a multiple of 10 ms up to 120 ms that
+	// the codec can code: codec.ValidPtime).
 	Ptime time.Duration
 	// Send and Recv are our directions: both for sendrecv; Recv alone while the caller
 	// holds us (they sent sendonly); neither for inactive.
@@ -57,12 +73,20 @@ type sessionParams struct {
 	Params
 	samplesPerFrame int    // PCM samples per frame at Codec.SampleRate()
 	tsPerFrame      uint32 // RTP timestamp units per frame at Codec.ClockRate()
-	canSend         bool   // Send, and Remote is an address we may send to
-	gen             uint64 // bumps when Remote changes: older latches no longer apply
+	ptimeMs         int
+	canSend         bool           // Send, and Remote is an address we may send to
+	rtcpRemote      netip.AddrPort // where non-multiplexed RTCP goes, invalid if nowhere
+	canRTCP         bool           // Remote is an address we may send reports to
+	inband          bool           // detect DTMF tones in the caller's audio
+	gen             uint64         // bumps when Remote changes: older latches no longer apply
 	// enc is the call's encoder, carried over by every Configure that keeps the codec
 	// (its state, for stateful codecs, continues). Only the clock goroutine uses it,
 	// under sendMu.
 	enc codec.Encoder
+	// play is the receive side of the codec: jitter buffer (pushed by the receive
+	// goroutine), decoder, concealment and detectors (clock goroutine only). Carried
+	// over like enc.
+	play *playout
 }
 
 // sameCodec compares codecs by what SDP negotiates rather than with ==, which would
@@ -77,6 +101,9 @@ type Stats struct {
 	PacketsSent, PacketsReceived uint64
 	BytesSent, BytesReceived     uint64
 	Garbage                      uint64
+	// Concealed counts received frames that were lost or late and filled by
+	// concealment (PLC, Opus FEC).
+	Concealed uint64
 }
 
 // playback is one Play call. Every field but src and done is guarded by Session.sendMu.
@@ -101,26 +128,37 @@ type latch struct {
 	gen  uint64
 }
 
-// Session is one call leg's RTP stream: a socket, the negotiated codec, an outgoing
-// stream paced by the engine's clock (silence when nothing plays, so the caller never
-// hears a gap), and a receive loop that detects DTMF and notices when RTP stops.
+// Session is one call leg's media: an RTP socket and an RTCP socket, the negotiated
+// codec, an outgoing stream paced by the engine's clock (silence when nothing plays, so
+// the caller never hears a gap), a receive loop that feeds the jitter buffer and turns
+// telephone-events into digits, and, on the same clock tick as the outgoing frame, the
+// playout of the caller's audio to the in-band DTMF detector, the VAD and the sinks.
 //
 // Lifecycle: NewSession → Configure (from the SDP offer/answer) → Start (on answer or
 // early media) → Play/Digits … → Close. Configure may be called again at any time
 // (re-INVITE). Every method is safe for concurrent use.
 //
-// Lock order: cfgMu, then sendMu, then the clock shard's mutex.
+// Goroutines: the receive loop (RTP socket), the RTCP loop (RTCP socket), both owned and
+// waited for by Close, and the engine's shared clock, which calls tick.
+//
+// Lock order: cfgMu, then sendMu, then statsMu, then the clock shard's mutex; digitMu
+// and sinkMu are leaves.
 type Session struct {
-	eng   *Engine
-	conn  *net.UDPConn
-	port  int
-	local netip.AddrPort
-	log   *slog.Logger
+	eng       *Engine
+	conn      *net.UDPConn
+	port      int
+	local     netip.AddrPort
+	rtcpConn  *net.UDPConn
+	rtcpPort  int
+	rtcpLocal netip.AddrPort
+	cname     []byte // RFC 7022 random CNAME, per session
+	log       *slog.Logger
 
-	cfgMu   sync.Mutex // serialises Configure
-	params  atomic.Pointer[sessionParams]
-	latched atomic.Pointer[latch] // written by the receive goroutine only
-	closed  atomic.Bool
+	cfgMu       sync.Mutex // serialises Configure
+	params      atomic.Pointer[sessionParams]
+	latched     atomic.Pointer[latch] // written by the receive goroutine only
+	rtcpLatched atomic.Pointer[latch] // written by the RTCP goroutine only
+	closed      atomic.Bool
 
 	// Send state: the clock goroutine holds sendMu for one tick; Start, Play and Close
 	// take it briefly. It is per call, so no lock on the packet path is shared by calls.
@@ -131,9 +169,31 @@ type Session struct {
 	pkt             []byte
 	seq             uint16
 	ts              uint32
-	ssrc            uint32
+	ssrc            uint32 // fixed at creation: read without a lock
 	marker          bool
 	nextDue         time.Time
+	digitOut        *digitJob // RFC 4733 digits being sent
+	dtmfTx          dtmfTx
+	tx              rtcp.SenderStats
+	sched           *rtcp.Scheduler
+	rtcpOut         rtcp.Compound
+	rtcpBuf         []byte
+	reportedLost    int64 // hotline_rtp_lost_packets_total already counted
+	vadCfg          *vad.Config
+	vad             *vad.Detector
+	vadRate         int
+
+	// statsMu guards rx: the receive goroutine updates it per packet, the clock reads
+	// it for a report every few seconds.
+	statsMu sync.Mutex
+	rx      rtcp.ReceiverStats
+
+	sinkMu sync.Mutex // serialises writers of sinks and stereo
+	sinks  atomic.Pointer[[]*entry[Sink]]
+	stereo atomic.Pointer[[]*entry[StereoSink]]
+
+	digitMu sync.Mutex
+	merger  *dtmf.Merger
 
 	// Times in Engine.mono nanoseconds, 0 for never.
 	started atomic.Int64 // Start
@@ -141,13 +201,16 @@ type Session struct {
 	lastRx  atomic.Int64 // the last accepted packet
 
 	digits   chan byte
+	speech   chan SpeechEvent
 	timedOut chan struct{}
 	timeout  sync.Once
 	recvDone chan struct{}
+	rtcpDone chan struct{}
 
 	stats struct {
-		sent, recv, bytesSent, bytesRecv, garbage atomic.Uint64
+		sent, recv, bytesSent, bytesRecv, garbage, concealed atomic.Uint64
 	}
+	final     atomic.Pointer[rtcp.Summary]
 	closeOnce sync.Once
 }
 
@@ -155,26 +218,61 @@ type Session struct {
 // (and counted): more than any prompt's worth, small enough to stay bounded.
 const digitBuffer = 64
 
-func newSession(e *Engine, conn *net.UDPConn, port int, log *slog.Logger) *Session {
-	return &Session{
-		eng:      e,
-		conn:     conn,
-		port:     port,
-		local:    netip.AddrPortFrom(e.cfg.BindIP, uint16(port)),
-		log:      log,
-		pkt:      make([]byte, 1500),
-		ssrc:     rand.Uint32(), // RFC 3550 §5.1, §8: random SSRC, sequence and timestamp
-		seq:      uint16(rand.Uint32()),
-		ts:       rand.Uint32(),
-		marker:   true,
-		digits:   make(chan byte, digitBuffer),
-		timedOut: make(chan struct{}),
-		recvDone: make(chan struct{}),
+// rtcpBufferSize holds our compound packet (SR with one block, SDES, BYE) many times over.
+const rtcpBufferSize = 1500
+
+func newSession(e *Engine, conn *net.UDPConn, port int, rtcpConn *net.UDPConn, rtcpPort int, log *slog.Logger) *Session {
+	s := &Session{
+		eng:       e,
+		conn:      conn,
+		port:      port,
+		local:     netip.AddrPortFrom(e.cfg.BindIP, uint16(port)),
+		rtcpConn:  rtcpConn,
+		rtcpPort:  rtcpPort,
+		rtcpLocal: netip.AddrPortFrom(e.cfg.BindIP, uint16(rtcpPort)),
+		cname:     newCNAME(),
+		log:       log,
+		pkt:       make([]byte, 1500),
+		rtcpBuf:   make([]byte, rtcpBufferSize),
+		ssrc:      mrand.Uint32(), // RFC 3550 §5.1, §8: random SSRC, sequence and timestamp
+		seq:       uint16(mrand.Uint32()),
+		ts:        mrand.Uint32(),
+		marker:    true,
+		merger:    dtmf.NewMerger(dtmf.WithWindow(e.cfg.DTMFMergeWindow)),
+		digits:    make(chan byte, digitBuffer),
+		speech:    make(chan SpeechEvent, speechBuffer),
+		timedOut:  make(chan struct{}),
+		recvDone:  make(chan struct{}),
+		rtcpDone:  make(chan struct{}),
 	}
+	// The interval was validated positive, so this cannot fail; without a scheduler
+	// the session would simply send no reports.
+	if sched, err := rtcp.NewScheduler(rtcp.WithMinInterval(e.cfg.RTCPInterval)); err == nil {
+		s.sched = sched
+	} else {
+		log.Warn("RTCP disabled for this call", "error", err)
+	}
+	noSinks, noStereo := []*entry[Sink]{}, []*entry[StereoSink]{}
+	s.sinks.Store(&noSinks)
+	s.stereo.Store(&noStereo)
+	return s
+}
+
+// newCNAME is a random canonical name (RFC 7022 §4.2: 96 random bits), so the SDES of
+// one call tells nothing about the host or other calls.
+func newCNAME() []byte {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand documents it)
+	return []byte(hex.EncodeToString(b[:]))
 }
 
 // LocalAddr is the address the RTP socket is bound to.
 func (s *Session) LocalAddr() netip.AddrPort { return s.local }
+
+// RTCPAddr is the address the RTCP socket is bound to. Its port is not LocalAddr's
+// port + 1, so the SDP must announce it with a=rtcp (RFC 3605), unless rtcp-mux is
+// negotiated.
+func (s *Session) RTCPAddr() netip.AddrPort { return s.rtcpLocal }
 
 // Configure applies the negotiated media. It may be called again when a re-INVITE moves
 // the remote address, changes the codec or puts the call on hold; a new remote address
@@ -188,7 +286,10 @@ func (s *Session) Configure(p Params) error {
 		p.Ptime = DefaultPtime
 	}
 	if p.Ptime%(10*time.Millisecond) != 0 || p.Ptime > 120*time.Millisecond {
-		return fmt.Errorf("media: unsupported ptime %v", p.Ptime)
+		return fmt.Errorf("%w %v (want a multiple of 10 ms up to 120 ms)", ErrPtime, p.Ptime)
+	}
+	if !codec.ValidPtime(p.Codec, p.Ptime) {
+		return fmt.Errorf("%w: %s cannot code %v frames%s", ErrPtime, p.Codec.Name(), p.Ptime, frameSizesHint(p.Codec))
 	}
 	if p.PayloadType > 127 || p.DTMFPayloadType < -1 || p.DTMFPayloadType > 127 {
 		return fmt.Errorf("media: payload types %d/%d out of range", p.PayloadType, p.DTMFPayloadType)
@@ -199,14 +300,32 @@ func (s *Session) Configure(p Params) error {
 		return fmt.Errorf("media: codec %s rates %d/%d unusable", p.Codec.Name(), p.Codec.SampleRate(), p.Codec.ClockRate())
 	}
 	// Compare and send with plain IPv4 addresses whatever the SDP parser produced.
-	p.Remote = netip.AddrPortFrom(p.Remote.Addr().Unmap(), p.Remote.Port())
+	p.Remote = unmap(p.Remote)
+	p.RemoteRTCP = unmap(p.RemoteRTCP)
 	p.SignalingSource = p.SignalingSource.Unmap()
+	remoteOK := p.Remote.IsValid() && !p.Remote.Addr().IsUnspecified() && p.Remote.Port() != 0
 	sp := &sessionParams{
 		Params:          p,
 		samplesPerFrame: spf,
 		tsPerFrame:      uint32(tspf),
-		canSend: p.Send && p.Remote.IsValid() && !p.Remote.Addr().IsUnspecified() &&
-			p.Remote.Port() != 0,
+		ptimeMs:         int(p.Ptime / time.Millisecond),
+		canSend:         p.Send && remoteOK,
+		canRTCP:         remoteOK,
+	}
+	switch {
+	case p.RemoteRTCP.IsValid() && p.RemoteRTCP.Port() != 0 && !p.RemoteRTCP.Addr().IsUnspecified():
+		sp.rtcpRemote = p.RemoteRTCP
+	case remoteOK && p.Remote.Port() < 65535:
+		sp.rtcpRemote = netip.AddrPortFrom(p.Remote.Addr(), p.Remote.Port()+1)
+	}
+	if !p.RTCPMux && !sp.rtcpRemote.IsValid() {
+		sp.canRTCP = false
+	}
+	switch s.eng.cfg.InbandDTMF {
+	case InbandDTMFAlways:
+		sp.inband = true
+	case InbandDTMFAuto:
+		sp.inband = p.DTMFPayloadType < 0
 	}
 
 	s.cfgMu.Lock()
@@ -221,7 +340,7 @@ func (s *Session) Configure(p Params) error {
 			sp.gen++ // a new remote address starts latching afresh
 		}
 		if sameCodec(old.Codec, p.Codec) {
-			sp.enc = old.enc
+			sp.enc, sp.play = old.enc, old.play
 		}
 	}
 	if sp.enc == nil {
@@ -231,12 +350,42 @@ func (s *Session) Configure(p Params) error {
 		}
 		sp.enc = enc
 	}
+	if sp.play == nil {
+		pl, err := newPlayout(p.Codec, p.Ptime, s.eng.cfg, s.eng.metrics)
+		if err != nil {
+			return err
+		}
+		sp.play = pl
+		if old != nil {
+			// The old jitter buffer goes: count its late packets while it can be read.
+			s.sendMu.Lock()
+			s.countLoss(old)
+			s.sendMu.Unlock()
+		}
+	}
 	s.params.Store(sp)
 	s.armed.Store(s.eng.mono(time.Now()))
 	return nil
 }
 
+func unmap(ap netip.AddrPort) netip.AddrPort {
+	if !ap.IsValid() {
+		return ap
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// frameSizesHint lists the frame durations a codec accepts, for Configure's error.
+func frameSizesHint(c codec.Codec) string {
+	fs, ok := c.(codec.FrameSizer)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (it codes %v)", fs.FrameSizes())
+}
+
 // SampleRate is the PCM rate Sources must produce (the codec's), or 0 before Configure.
+// Sinks receive the caller's audio at this rate too.
 func (s *Session) SampleRate() int {
 	if p := s.params.Load(); p != nil {
 		return p.Codec.SampleRate()
@@ -247,6 +396,8 @@ func (s *Session) SampleRate() int {
 // Start begins the outgoing stream on the engine clock and arms the RTP timeout. Calling
 // it again, or after Close, does nothing. Start before Configure is allowed: the stream
 // begins with the first Configure, and the timeout counts from the later of the two.
+// The caller's audio is played out (to the detectors and sinks) from Start on, on the
+// same ticks as the outgoing stream.
 func (s *Session) Start() {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -260,35 +411,11 @@ func (s *Session) Start() {
 	s.removeFromClock = s.eng.clock.add(s)
 }
 
-// Digits delivers each DTMF digit the caller pressed, once, whatever route it took. It
-// holds 64 digits of type-ahead; later ones are dropped and counted. It is never closed:
-// select on it together with the call's context.
-func (s *Session) Digits() <-chan byte { return s.digits }
-
 // TimedOut is closed, once, when the caller's RTP stopped for longer than the configured
 // timeout while the call was sendrecv (not on hold or inactive). The timeout counts from
 // Start and from the latest Configure, so a caller that answers and takes a moment to
 // send its first packet gets the full timeout.
 func (s *Session) TimedOut() <-chan struct{} { return s.timedOut }
-
-// InjectDigit delivers a digit that arrived by signalling (SIP INFO).
-func (s *Session) InjectDigit(d byte) {
-	s.eng.metrics.dtmfInfo.Inc()
-	s.deliverDigit(d)
-}
-
-// deliverDigit never blocks: the receive loop calls it, and a flow that does not read
-// its digits must not stall the caller's RTP.
-func (s *Session) deliverDigit(d byte) {
-	select {
-	case s.digits <- d:
-		if s.log.Enabled(context.Background(), slog.LevelDebug) {
-			s.log.Debug("dtmf digit", "digit", string(d))
-		}
-	default:
-		s.eng.metrics.dtmfDropped.Inc()
-	}
-}
 
 // Play sends src to the caller and returns nil when it has been sent, ctx's error when
 // ctx ends (the playback stops within one clock tick), ErrInterrupted when a newer Play
@@ -298,6 +425,7 @@ func (s *Session) deliverDigit(d byte) {
 // Play before Start (or before Configure) waits: the audio begins when the stream does.
 // With Send false (hold) or no remote address the audio is consumed at the real-time
 // pace without being sent, so prompts and timers of a held call still take their time.
+// While SendDigits sends RFC 4733 events the playback pauses.
 func (s *Session) Play(ctx context.Context, src Source) error {
 	if src == nil {
 		return ErrNilSource
@@ -339,30 +467,60 @@ func (s *Session) Stats() Stats {
 		BytesSent:       s.stats.bytesSent.Load(),
 		BytesReceived:   s.stats.bytesRecv.Load(),
 		Garbage:         s.stats.garbage.Load(),
+		Concealed:       s.stats.concealed.Load(),
 	}
 }
 
-// Close stops sending and receiving, ends any playback with ErrClosed and returns the
-// port to the engine. It is idempotent and waits for the receive goroutine, so when it
-// returns the session holds no goroutine, socket or port.
+// Close stops sending and receiving, ends any playback and digit sending with ErrClosed,
+// sends a last RTCP report with BYE (RFC 3550 §6.6) when the stream had started,
+// records the call's quality (Quality, hotline_call_mos, hotline_rtp_jitter_seconds) and
+// returns both ports to the engine. It is idempotent and waits for the receive and RTCP
+// goroutines, so when it returns the session holds no goroutine, socket or port. It
+// needs no context: a hang-up that cancelled the call still records its quality.
 func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.cfgMu.Lock()
 		s.closed.Store(true)
 		s.cfgMu.Unlock()
 
+		now := time.Now()
 		s.sendMu.Lock()
 		if s.removeFromClock != nil {
 			s.removeFromClock()
+			if p := s.params.Load(); p != nil {
+				s.sendReport(p, now, true)
+			}
 		}
 		if pb := s.player; pb != nil {
 			s.player = nil
 			pb.finish(ErrClosed)
 		}
+		if job := s.digitOut; job != nil {
+			s.digitOut = nil
+			job.finish(ErrClosed)
+		}
 		s.sendMu.Unlock()
 
 		s.conn.Close()
+		s.rtcpConn.Close()
 		<-s.recvDone
+		<-s.rtcpDone
+
+		s.sendMu.Lock()
+		if p := s.params.Load(); p != nil {
+			s.countLoss(p)
+		}
+		s.sendMu.Unlock()
+		sum := s.summarize()
+		s.final.Store(&sum)
+		m := s.eng.metrics
+		if sum.PacketsReceived > 0 {
+			m.jitter.Observe(sum.JitterMs / 1000)
+			m.mos.Observe(sum.MOS)
+		}
+		if sum.HasRTT {
+			m.rtt.Observe(sum.RTTMs / 1000)
+		}
 		s.eng.release(s)
 	})
 	return nil

@@ -44,8 +44,9 @@ func TestRTPTimeout(t *testing.T) {
 		if !timedOutWithin(s, 3*time.Second) {
 			t.Fatal("no timeout after 3 s without RTP")
 		}
-		if took := time.Since(began); took < testTimeout || took > testTimeout+2*housekeepEvery+time.Second {
-			t.Errorf("timed out after %v, want %v (+ housekeeping)", took, testTimeout)
+		// Never early; how late depends on the machine's load, and timedOutWithin bounds it.
+		if took := time.Since(began); took < testTimeout {
+			t.Errorf("timed out after %v, before the %v timeout", took, testTimeout)
 		}
 		time.Sleep(2 * housekeepEvery) // further housekeeping must not close it again
 		reg := metricsOf(t, s)
