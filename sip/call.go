@@ -35,6 +35,11 @@ const (
 	causeNoAck      = "no_ack"
 	causeShutdown   = "shutdown"
 	causeBadAnswer  = "bad_answer"
+	// Outbound calls: the callee hung up, or the call ended after our REFER moved the
+	// other party elsewhere (RFC 3515). Outbound calls that never connected end with
+	// the result of their attempt (busy, no_answer, canceled...; see callerror.go).
+	causeCalleeBye   = "callee_bye"
+	causeTransferred = "transferred"
 )
 
 type callState int
@@ -48,20 +53,27 @@ const (
 	stateEnded
 )
 
-// Info describes a call as the caller presented it.
+// Info describes a call as the caller presented it (inbound) or as we placed it
+// (outbound).
 type Info struct {
 	CallID    string
 	Caller    string // user part of the From URI (the caller's number)
 	Called    string // user part of the Request-URI (the number dialled)
 	From, To  string // the full From and To header values
 	Transport string // "udp" or "tcp"
+	// Source is where the caller's INVITE came from (inbound), or where our INVITE
+	// went (outbound; invalid when that was a host name).
 	Source    netip.AddrPort
-	UserAgent string
+	UserAgent string // the caller's User-Agent (inbound)
+	Outbound  bool   // placed by Server.Dial
+	Trunk     string // the trunk an outbound call went through, "" for a direct call
 }
 
-// Call is one inbound SIP call (the UAS side of an INVITE dialog) with its RTP session.
-// It is safe for concurrent use; the handler drives it while SIP requests from the
-// caller (ACK, BYE, INFO, re-INVITE, CANCEL) update it.
+// Call is one SIP call with its RTP session: an inbound call (the UAS side of an
+// INVITE dialog, handed to the Handler) or an outbound one (the UAC side, returned by
+// Server.Dial). Both roles share the in-dialog code: BYE either way, re-INVITEs from
+// the peer (hold), INFO digits, REFER and NOTIFY. It is safe for concurrent use; the
+// handler drives it while SIP requests from the peer update it.
 type Call struct {
 	srv  *Server
 	info Info
@@ -88,6 +100,8 @@ type Call struct {
 	localCSeq    uint32
 	pending      *pendingAck
 	reinviting   bool
+	dlg          dialog // route set and parties for our in-dialog requests (§12.1)
+	sigSource    netip.Addr
 	confirmed    chan struct{} // closed when the initial 2xx is ACKed
 	finalized    chan struct{} // closed once a final response to the INVITE went out (or the call ended)
 	finalOnce    sync.Once
@@ -95,6 +109,20 @@ type Call struct {
 	answeredAt   time.Time
 	endedAt      time.Time
 	ended        chan struct{}
+
+	// Outbound (UAC) calls only; see dial.go and uac.go.
+	outbound  bool
+	trunk     *trunk
+	auth      *authenticator // answers 401/407 to our requests in the dialog
+	release   func()         // gives the trunk's call slot back; run by terminate
+	ack       *gosip.Request // our ACK of the 2xx, resent for each retransmission (§13.2.2.4)
+	wantCause string         // the cause a Hangup asked for while the INVITE was pending
+	nextHop   string         // DialRequest.NextHop: where the dialog's requests go without a route set
+
+	// REFER (refer.go).
+	referHandler ReferHandler
+	outRefer     *referSub // our pending REFER, waiting for its NOTIFYs
+	transferred  bool      // our REFER succeeded: the peer's BYE ends a transferred call
 }
 
 // pendingAck is a 2xx to an INVITE waiting for its ACK.
@@ -139,7 +167,7 @@ func newTag() string {
 // ID is the SIP Call-ID, the key of the call in logs and records.
 func (c *Call) ID() string { return c.info.CallID }
 
-// Info returns how the caller presented the call.
+// Info returns how the caller presented the call (or how we placed it).
 func (c *Call) Info() Info { return c.info }
 
 // Caller is the calling number (From user part).
@@ -150,6 +178,18 @@ func (c *Call) Called() string { return c.info.Called }
 
 // Logger is the call's logger; every line carries the call_id.
 func (c *Call) Logger() *slog.Logger { return c.log }
+
+// Context ends when the call ends, whoever ended it: the handler's ctx for inbound
+// calls, and the same for outbound ones (a bridge or an agent offer watches it).
+func (c *Call) Context() context.Context { return c.ctx }
+
+// Media is the call's RTP session, for the media bridge and recorders (AddSink,
+// AddStereoSink, Quality, SendDigits). It belongs to the call: never Configure or
+// Close it; the call does both.
+func (c *Call) Media() *media.Session { return c.media }
+
+// Outbound reports whether Server.Dial placed the call.
+func (c *Call) Outbound() bool { return c.outbound }
 
 // Done is closed when the call has ended and its media is released.
 func (c *Call) Done() <-chan struct{} { return c.ended }
@@ -177,6 +217,26 @@ func (c *Call) SampleRate() int { return c.media.SampleRate() }
 // Digits delivers the caller's DTMF digits, once each, from RFC 4733 or SIP INFO.
 func (c *Call) Digits() <-chan byte { return c.media.Digits() }
 
+// AudioSink receives the caller's audio as mono PCM at the call's SampleRate, on the
+// media clock: it must not block and must copy a frame it keeps. The flow runtime's
+// recognizer streams and recordings are AudioSinks.
+type AudioSink interface {
+	WriteSample(pcm []int16) error
+}
+
+// ListenAudio delivers every frame the caller sends (concealed when lost, zeros in
+// silence) to sink until stop is called, so speech recognition and voicemail hear the
+// caller without the runtime knowing about media sessions. stop is idempotent.
+func (c *Call) ListenAudio(sink AudioSink) (stop func()) {
+	return c.media.AddSink(sinkFunc{sink})
+}
+
+// sinkFunc adapts an AudioSink to media.Sink; its error (a full queue downstream) is
+// the sink's to count, the media path goes on.
+type sinkFunc struct{ s AudioSink }
+
+func (f sinkFunc) WriteAudio(pcm []int16) { _ = f.s.WriteSample(pcm) }
+
 // Play sends audio to the caller; see media.Session.Play.
 func (c *Call) Play(ctx context.Context, src media.Source) error {
 	c.mu.Lock()
@@ -185,14 +245,20 @@ func (c *Call) Play(ctx context.Context, src media.Source) error {
 	switch {
 	case st == stateEnded:
 		return ErrCallEnded
+	case c.outbound && st < stateAnswered: // we send nothing into a callee's early media
+		return ErrNotAnswered
 	case st != stateEarly && st < stateAnswered:
 		return ErrNotAnswered
 	}
 	return c.media.Play(ctx, src)
 }
 
-// Ring sends 180 Ringing: the caller hears ringback from their own side.
+// Ring sends 180 Ringing: the caller hears ringback from their own side. For an
+// outbound call it does nothing.
 func (c *Call) Ring(ctx context.Context) error {
+	if c.outbound {
+		return nil
+	}
 	c.mu.Lock()
 	if c.state == stateEnded || c.hangingUp {
 		c.mu.Unlock()
@@ -210,8 +276,12 @@ func (c *Call) Ring(ctx context.Context) error {
 // EarlyMedia sends 183 Session Progress with the SDP answer and starts the media, so
 // prompts play before the call is answered (and before it is billed). A late-offer
 // INVITE cannot carry early media without reliable provisional responses (RFC 3262),
-// so such a call gets 180 Ringing instead and hears audio after Answer.
+// so such a call gets 180 Ringing instead and hears audio after Answer. For an
+// outbound call it does nothing.
 func (c *Call) EarlyMedia(ctx context.Context) error {
+	if c.outbound {
+		return nil
+	}
 	c.mu.Lock()
 	switch {
 	case c.state == stateEnded || c.hangingUp:
@@ -230,7 +300,7 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 	c.mu.Unlock()
 	// A caller owes us no RTP before the answer (many send none while they listen to
 	// early media, RFC 3960 §3): until Answer the RTP timeout must not run.
-	if err := c.applyNegotiated(&neg, false); err != nil {
+	if err := c.configure(&neg, true, false); err != nil {
 		c.log.Warn("early media: media setup failed", "error", err)
 	}
 	c.media.Start()
@@ -239,8 +309,20 @@ func (c *Call) EarlyMedia(ctx context.Context) error {
 
 // Answer sends 200 OK and returns once the caller's ACK confirmed the dialog (RFC 3261
 // §13.3.1.4: the 2xx is retransmitted until then). For a late-offer INVITE the 200
-// carries our offer and the ACK the caller's answer.
+// carries our offer and the ACK the caller's answer. An outbound call is answered by
+// the callee: Answer returns nil once it is (Dial returns it answered).
 func (c *Call) Answer(ctx context.Context) error {
+	if c.outbound {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		switch {
+		case c.state == stateEnded:
+			return ErrCallEnded
+		case c.state < stateAnswered:
+			return ErrNotAnswered
+		}
+		return nil
+	}
 	c.mu.Lock()
 	switch {
 	case c.state == stateEnded || c.hangingUp:
@@ -339,7 +421,8 @@ func (c *Call) takeAnswer(ack *gosip.Request) error {
 }
 
 // Hangup ends the call from the engine's side: BYE when answered, otherwise a final
-// 480 response to the INVITE. It returns when the call is over. The teardown does not
+// 480 response to the INVITE (inbound) or a CANCEL (outbound, still ringing: Dial
+// then returns ErrCanceled). It returns when the call is over. The teardown does not
 // stop when ctx is cancelled (it is often the call's own context, or a handler's
 // expired one): the BYE transaction runs to its end, bounded by 64*T1 (Timer F), so
 // the caller always learns the call is over.
@@ -364,9 +447,22 @@ func (c *Call) hangup(ctx context.Context, cause string, code int) error {
 	}
 	c.hangingUp = true
 	st := c.state
+	if c.outbound && st < stateAnswered {
+		c.wantCause = cause
+	}
 	c.mu.Unlock()
 
 	switch {
+	case c.outbound && st < stateAnswered:
+		// The dialling goroutine owns the INVITE transaction: it sees the call's
+		// context end, sends CANCEL (or ACK and BYE to a crossing 2xx) and ends
+		// the call with wantCause.
+		c.stop()
+		select {
+		case <-c.ended:
+		case <-ctx.Done():
+		}
+		return nil
 	case st < stateAnswered:
 		if cause == causeEngineBye {
 			cause = causeRejected
@@ -404,6 +500,9 @@ func (c *Call) terminate(cause string) {
 		c.mu.Unlock()
 		return
 	}
+	if c.transferred && (cause == causeCallerBye || cause == causeCalleeBye || cause == causeEngineBye) {
+		cause = causeTransferred
+	}
 	c.state = stateEnded
 	c.cause = cause
 	c.endedAt = time.Now()
@@ -414,7 +513,10 @@ func (c *Call) terminate(cause string) {
 	c.markFinal()
 	c.media.Close()
 	c.srv.forget(c)
-	c.srv.metrics.callsEnded.WithLabelValues("inbound", c.info.Transport, cause).Inc()
+	if c.release != nil {
+		c.release()
+	}
+	c.srv.metrics.callsEnded.WithLabelValues(c.direction(), c.info.Transport, cause).Inc()
 	c.srv.metrics.callsActive.Dec()
 	attrs := []any{"cause", cause, "duration", c.endedAt.Sub(c.received).Round(time.Millisecond)}
 	if !answered.IsZero() {
@@ -518,12 +620,26 @@ func (c *Call) nextOrigin() sdp.Origin {
 	return c.origin
 }
 
-// applyNegotiated configures the RTP session from an offer/answer result. When the
-// media engine cannot packetise at the peer's a=ptime, it sends at the configured
-// ptime instead and records that in neg (so an answer built from it says so): ptime
-// is a recommendation (RFC 8866 §6.4), not a reason to refuse the call. expectRTP
-// false (early media) keeps the RTP timeout off whatever the direction.
+func (c *Call) direction() string {
+	if c.outbound {
+		return "outbound"
+	}
+	return "inbound"
+}
+
+// applyNegotiated configures the RTP session from an offer/answer result, sending
+// and receiving as the negotiated direction says.
 func (c *Call) applyNegotiated(neg *sdp.Negotiated, expectRTP bool) error {
+	return c.configure(neg, true, expectRTP)
+}
+
+// configure configures the RTP session from an offer/answer result. When the media
+// engine cannot packetise at the peer's a=ptime, it sends at the configured ptime
+// instead and records that in neg (so an answer built from it says so): ptime is a
+// recommendation (RFC 8866 §6.4), not a reason to refuse the call. send false (an
+// outbound call's early media: we listen, RFC 3960 §3) sends nothing; expectRTP
+// false (early media either way) keeps the RTP timeout off whatever the direction.
+func (c *Call) configure(neg *sdp.Negotiated, send, expectRTP bool) error {
 	cd, ok := c.srv.codecFor(neg.Codec)
 	if !ok {
 		return fmt.Errorf("negotiated codec %s/%d is not available", neg.Codec.Name, neg.Codec.ClockRate)
@@ -542,9 +658,9 @@ func (c *Call) applyNegotiated(neg *sdp.Negotiated, expectRTP bool) error {
 		DTMFPayloadType: dtmfPT,
 		Remote:          neg.Remote,
 		Ptime:           ptime,
-		Send:            neg.Direction == sdp.SendRecv || neg.Direction == sdp.SendOnly,
+		Send:            send && (neg.Direction == sdp.SendRecv || neg.Direction == sdp.SendOnly),
 		Recv:            expectRTP && (neg.Direction == sdp.SendRecv || neg.Direction == sdp.RecvOnly),
-		SignalingSource: c.info.Source.Addr(),
+		SignalingSource: c.signalingSource(),
 	}
 	err := c.media.Configure(p)
 	if err != nil && p.Ptime != c.srv.cfg.Ptime {
@@ -562,8 +678,40 @@ func (c *Call) applyNegotiated(neg *sdp.Negotiated, expectRTP bool) error {
 	return nil
 }
 
+// signalingSource is the peer's signalling address, trusted by the RTP latch: the
+// INVITE's source (inbound) or where the callee's responses came from (outbound).
+func (c *Call) signalingSource() netip.Addr {
+	if !c.outbound {
+		return c.info.Source.Addr()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sigSource.IsValid() {
+		return c.sigSource
+	}
+	return c.info.Source.Addr()
+}
+
 func reasonPhrase(code int) string {
 	switch code {
+	case 180:
+		return "Ringing"
+	case 183:
+		return "Session Progress"
+	case 200:
+		return "OK"
+	case 202:
+		return "Accepted"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 481:
+		return "Call/Transaction Does Not Exist"
+	case 500:
+		return "Server Internal Error"
+	case 600:
+		return "Busy Everywhere"
 	case 408:
 		return "Request Timeout"
 	case 480:

@@ -238,6 +238,7 @@ func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, localTa
 		},
 		remoteCSeq: req.CSeq().SeqNo,
 		localCSeq:  rand.Uint32() >> 16,
+		dlg:        inviteDialog(req, localTag),
 	}
 	c.origin.AddrType, c.origin.Address = addrType(c.localMediaAddr().Addr())
 	if ct := req.Contact(); ct != nil {
@@ -363,8 +364,14 @@ func (s *Server) codecFor(f sdp.Format) (codec.Codec, bool) {
 }
 
 func (s *Server) contactHeader(transport string) gosip.Header {
+	return s.contactFor("hotline", transport)
+}
+
+// contactFor is our Contact for transport with user as its user part (a trunk's
+// account, so the carrier's inbound calls name it).
+func (s *Server) contactFor(user, transport string) gosip.Header {
 	hp := s.contact[transport]
-	uri := "<sip:hotline@" + hp
+	uri := "<sip:" + user + "@" + hp
 	if transport != "udp" {
 		uri += ";transport=" + transport
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,6 +19,9 @@ type Metrics struct {
 	requests     *prometheus.CounterVec // method
 	responses    *prometheus.CounterVec // method, code
 	setup        prometheus.Histogram
+	attempts     *prometheus.CounterVec   // trunk, result
+	outSetup     *prometheus.HistogramVec // trunk
+	registered   *prometheus.GaugeVec     // trunk
 
 	mu       sync.Mutex
 	respKids map[respKey]prometheus.Counter
@@ -33,14 +37,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		callsStarted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_calls_started_total",
-			Help: "Inbound calls (initial INVITEs) that reached call handling, by transport.",
+			Help: "Calls that reached call handling: inbound INVITEs accepted, outbound INVITEs sent; by direction and transport.",
 		}, []string{"direction", "transport"}),
 		callsActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotline_calls_active", Help: "Calls currently up (ringing, in the IVR or connected).",
 		}),
 		callsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_calls_ended_total",
-			Help: "Calls that ended, by transport and cause (caller_bye, engine_bye, cancel, rejected, rtp_timeout, no_ack, shutdown).",
+			Help: "Calls that ended, by direction, transport and cause (caller_bye, callee_bye, engine_bye, cancel, rejected, rtp_timeout, no_ack, shutdown, transferred; outbound calls that never connected: busy, no_answer, unavailable, canceled, auth_failed, media_failed, failed).",
 		}, []string{"direction", "transport", "cause"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_sip_requests_total", Help: "SIP requests received, by method.",
@@ -53,10 +57,24 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Time from an initial INVITE to the 200 OK that answers it.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_outbound_attempts_total",
+			Help: "Outbound call attempts by trunk (\"direct\" without one) and result: answered, busy, no_answer, rejected, unavailable, canceled, auth_failed, media_failed, failed, refused_destination, refused_concurrency, refused_rate, invalid, shutdown.",
+		}, []string{"trunk", "result"}),
+		outSetup: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hotline_outbound_setup_seconds",
+			Help:    "Time from an outbound INVITE to the 2xx that answers it (ringing included), by trunk.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 20, 30, 60},
+		}, []string{"trunk"}),
+		registered: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hotline_trunk_registered",
+			Help: "1 while the trunk's registration at its carrier is valid, else 0 (trunks with register.enabled only).",
+		}, []string{"trunk"}),
 		respKids: make(map[respKey]prometheus.Counter),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.callsStarted, m.callsActive, m.callsEnded, m.requests, m.responses, m.setup} {
+		for _, c := range []prometheus.Collector{m.callsStarted, m.callsActive, m.callsEnded, m.requests, m.responses, m.setup,
+			m.attempts, m.outSetup, m.registered} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("sip: register metrics: %w", err)
 			}
@@ -91,4 +109,18 @@ func (m *Metrics) response(method string, code int) {
 	}
 	m.mu.Unlock()
 	c.Inc()
+}
+
+func (m *Metrics) attempt(trunk, result string) { m.attempts.WithLabelValues(trunk, result).Inc() }
+
+func (m *Metrics) outboundSetup(trunk string, d time.Duration) {
+	m.outSetup.WithLabelValues(trunk).Observe(d.Seconds())
+}
+
+func (m *Metrics) trunkRegistered(trunk string, ok bool) {
+	v := 0.0
+	if ok {
+		v = 1
+	}
+	m.registered.WithLabelValues(trunk).Set(v)
 }

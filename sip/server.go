@@ -87,6 +87,15 @@ type Config struct {
 	// ShutdownTimeout bounds how long Close waits for the BYEs (and their
 	// answers) of the calls it hangs up; default 2 s.
 	ShutdownTimeout time.Duration
+	// Trunks are the carriers outbound calls go through (and register with); see
+	// TrunkConfig. NewServer checks them with ValidateTrunks.
+	Trunks []TrunkConfig
+	// ReferNotifyTimeout is how long Call.Refer waits for the transferee's next
+	// NOTIFY (RFC 3515 §2.4.4) before it takes the 202 alone as success; default 5 s.
+	ReferNotifyTimeout time.Duration
+	// ReferTimeout bounds the whole wait for the transfer's final NOTIFY (the
+	// target may ring a while); default 2 min.
+	ReferTimeout time.Duration
 }
 
 // Default SIP settings.
@@ -99,10 +108,14 @@ const (
 	DefaultT2 = 4 * time.Second
 	// DefaultShutdownTimeout bounds the hang-up of live calls in Close.
 	DefaultShutdownTimeout = 2 * time.Second
+	// DefaultReferNotifyTimeout and DefaultReferTimeout bound Call.Refer's waits.
+	DefaultReferNotifyTimeout = 5 * time.Second
+	DefaultReferTimeout       = 2 * time.Minute
 )
 
-// Server is hotline's SIP user agent server: it terminates inbound calls, negotiates
-// their media and hands each one to a Handler as a Call.
+// Server is hotline's SIP user agent: it terminates inbound calls, negotiates their
+// media and hands each one to a Handler as a Call; it places outbound calls (Dial),
+// directly or through trunks, and keeps the trunks' registrations.
 type Server struct {
 	cfg     Config
 	ua      *sipgo.UserAgent
@@ -120,7 +133,15 @@ type Server struct {
 	invites   map[mergeKey]*Call // the same calls, by initial INVITE (§8.2.2.2)
 	listeners []io.Closer
 	addrs     []net.Addr
+	udpLocal  net.UDPAddr // the first UDP listener: outbound requests leave from it
 	draining  bool
+	accepting bool               // Serve runs: outbound calls may start
+	ready     chan struct{}      // closed when accepting becomes true
+	dialing   map[*Call]struct{} // outbound calls not answered yet (Dial in progress)
+	trunks    map[string]*trunk
+	registrar *registrarState // nil: REGISTER gets 405 (register.go)
+	regStop   context.CancelFunc
+	regs      sync.WaitGroup  // trunk registration loops
 	halt      context.Context // cancelled when Close's ShutdownTimeout is over
 	haltNow   context.CancelFunc
 	wg        sync.WaitGroup // call goroutines
@@ -178,6 +199,15 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
 	}
+	if cfg.ReferNotifyTimeout <= 0 {
+		cfg.ReferNotifyTimeout = DefaultReferNotifyTimeout
+	}
+	if cfg.ReferTimeout <= 0 {
+		cfg.ReferTimeout = DefaultReferTimeout
+	}
+	if err := ValidateTrunks(cfg.Trunks); err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
 	if cfg.Host == "" {
 		host, _, err := net.SplitHostPort(cfg.Listen[0].Addr)
 		if err != nil {
@@ -185,7 +215,9 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		}
 		cfg.Host = host
 	}
-	s := &Server{cfg: cfg, media: m, handler: h, log: slog.Default(), calls: make(map[dialogKey]*Call), invites: make(map[mergeKey]*Call), contact: make(map[string]string)}
+	s := &Server{cfg: cfg, media: m, handler: h, log: slog.Default(), calls: make(map[dialogKey]*Call),
+		invites: make(map[mergeKey]*Call), contact: make(map[string]string), dialing: make(map[*Call]struct{}),
+		trunks: make(map[string]*trunk), ready: make(chan struct{})}
 	s.halt, s.haltNow = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
@@ -195,12 +227,24 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		return nil, err
 	}
 	s.metrics = met
+	for _, tc := range cfg.Trunks {
+		t, err := newTrunk(tc, time.Now)
+		if err != nil {
+			return nil, fmt.Errorf("sip: trunk %s: %w", tc.Name, err)
+		}
+		if tc.Register.Enabled {
+			t.reg = newRegistration(s, t)
+			s.metrics.trunkRegistered(t.cfg.Name, false)
+		}
+		s.trunks[t.cfg.Name] = t
+	}
 	// sipgo logs transport chatter at info; keep only its warnings.
 	quiet := slog.New(levelFilter{s.log.Handler(), slog.LevelWarn})
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(cfg.Host),
-		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet)),
+		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet),
+			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)),
 		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet)),
 	)
 	if err != nil {
@@ -220,9 +264,21 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	s.srv.OnCancel(s.onCancel)
 	s.srv.OnOptions(s.onOptions)
 	s.srv.OnInfo(s.onInfo)
-	for _, m := range []gosip.RequestMethod{gosip.REGISTER, gosip.SUBSCRIBE, gosip.NOTIFY, gosip.PUBLISH,
-		gosip.MESSAGE, gosip.REFER, gosip.PRACK, gosip.UPDATE} {
+	s.srv.OnRefer(s.onRefer)
+	s.srv.OnNotify(s.onNotify)
+	for _, m := range []gosip.RequestMethod{gosip.SUBSCRIBE, gosip.PUBLISH, gosip.MESSAGE, gosip.PRACK, gosip.UPDATE} {
 		s.srv.OnRequest(m, s.onNotAllowed)
+	}
+	// REGISTER: the registrar (register.go, sip/registrar) when configured, else 405
+	// like any method we do not serve.
+	if s.registrar != nil {
+		if err := s.registrar.setup(s); err != nil {
+			s.ua.Close()
+			return nil, err
+		}
+		s.srv.OnRegister(s.onRegister)
+	} else {
+		s.srv.OnRequest(gosip.REGISTER, s.onNotAllowed)
 	}
 	s.srv.OnNoRoute(s.onNotImplemented)
 	return s, nil
@@ -241,6 +297,9 @@ func (s *Server) Listen() error {
 			}
 			if uc, ok := conn.(*net.UDPConn); ok {
 				_ = uc.SetReadBuffer(4 << 20) // bursts of INVITEs must not be dropped by the kernel
+				if s.udpLocal.IP == nil {
+					s.udpLocal = *uc.LocalAddr().(*net.UDPAddr)
+				}
 			}
 			s.listeners = append(s.listeners, conn)
 			s.addrs = append(s.addrs, conn.LocalAddr())
@@ -303,6 +362,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}()
 		s.log.Info("SIP listening", "addr", addrString(l))
 	}
+	s.startClient()
 	var err error
 	select {
 	case <-ctx.Done():
@@ -318,6 +378,59 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.Close()
 	return err
+}
+
+// startClient opens the client side once the listeners serve: outbound calls (Dial)
+// and the trunks' registrations. Outbound UDP requests leave from the UDP listener,
+// which sipgo's transport knows only once its read loop has started; until then
+// sipgo would try to bind a second socket to the same address.
+func (s *Server) startClient() {
+	if s.udpLocal.IP != nil {
+		tp := s.ua.TransportLayer()
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			if c, err := tp.GetConnection("udp", s.udpLocal.String()); err == nil {
+				_, _ = c.TryClose()
+				break
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return
+	}
+	s.accepting = true
+	close(s.ready)
+	regCtx, regStop := context.WithCancel(context.Background())
+	s.regStop = regStop
+	for _, t := range s.trunks {
+		if t.reg != nil {
+			s.regs.Add(1)
+			go func() {
+				defer s.regs.Done()
+				t.reg.run(regCtx)
+			}()
+		}
+	}
+}
+
+// waitReady waits until Serve runs (Dial right after starting Serve on another
+// goroutine is normal), ctx ends or the server closes.
+func (s *Server) waitReady(ctx context.Context) error {
+	s.mu.Lock()
+	bound := len(s.listeners) > 0
+	s.mu.Unlock()
+	if !bound {
+		return ErrServerClosed // Listen was never called
+	}
+	select {
+	case <-s.ready:
+		return nil
+	case <-s.halt.Done():
+		return ErrServerClosed
+	case <-ctx.Done():
+		return &CallError{Err: ErrCanceled, Reason: "server not serving yet", Cause: ctx.Err()}
+	}
 }
 
 func addrString(l io.Closer) string {
@@ -338,10 +451,18 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.draining = true
-		calls := make([]*Call, 0, len(s.calls))
+		calls := make([]*Call, 0, len(s.calls)+len(s.dialing))
+		seen := make(map[*Call]bool, len(s.calls))
 		for _, c := range s.calls {
 			calls = append(calls, c)
+			seen[c] = true
 		}
+		for c := range s.dialing { // CANCELed; Dial returns ErrCanceled
+			if !seen[c] {
+				calls = append(calls, c)
+			}
+		}
+		regStop := s.regStop
 		s.mu.Unlock()
 		// Every hang-up, these and any already under way (a handler's, an RTP
 		// timeout's), stops waiting for ACKs and BYE answers at the deadline.
@@ -354,8 +475,12 @@ func (s *Server) Close() {
 				c.hangup(s.halt, causeShutdown, 503)
 			}()
 		}
+		if regStop != nil {
+			regStop() // each registration is removed (Expires: 0) before its loop returns
+		}
 		wg.Wait()
 		s.wg.Wait()
+		s.regs.Wait()
 		deadline.Stop()
 		s.haltNow()
 		// Stop the input before the SIP stack: once the read loops are gone no new
@@ -447,12 +572,12 @@ func (s *Server) send(tx gosip.ServerTransaction, req *gosip.Request, res *gosip
 	return nil
 }
 
-const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+const allowed = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REFER, NOTIFY"
 
 func (s *Server) allowHeaders() []gosip.Header {
 	return []gosip.Header{
 		gosip.NewHeader("Allow", allowed),
-		gosip.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf"),
+		gosip.NewHeader("Accept", "application/sdp, application/dtmf-relay, application/dtmf, message/sipfrag"),
 		gosip.NewHeader("Accept-Language", "en"),
 	}
 }
