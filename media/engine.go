@@ -382,8 +382,10 @@ func (e *Engine) release(s *Session) {
 	delete(e.sessions, s)
 	e.mu.Unlock()
 	if ok {
-		e.ports.Release(s.port)
-		e.ports.ReleaseRTCP(s.rtcpPort)
+		if s.tp == nil {
+			e.ports.Release(s.port)
+			e.ports.ReleaseRTCP(s.rtcpPort)
+		}
 		e.metrics.sessions.Dec()
 	}
 }

@@ -122,7 +122,7 @@ func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, s
 		s.garbage(m.beforeRemote)
 		return
 	}
-	if !s.acceptSource(p, from) {
+	if s.tp == nil && !s.acceptSource(p, from) { // a carrier authenticated its peer
 		s.garbage(m.foreignSource)
 		return
 	}

@@ -66,11 +66,11 @@ func (s *Session) handleRTCP(pkt []byte, from netip.AddrPort, now time.Time, in 
 		return // before the offer/answer: nothing to relate the report to
 	}
 	from = unmap(from)
-	if s.eng.cfg.Latch == LatchAuto && !s.trusted(p, from.Addr()) {
+	if s.tp == nil && s.eng.cfg.Latch == LatchAuto && !s.trusted(p, from.Addr()) {
 		m.rtcpForeign.Inc()
 		return
 	}
-	if onRTCPPort && s.eng.cfg.Latch != LatchOff {
+	if onRTCPPort && s.tp == nil && s.eng.cfg.Latch != LatchOff {
 		// Symmetric RTCP (RFC 4961): answer where the caller's reports come from, so
 		// they cross the caller's NAT. A change allocates; steady state does not.
 		if l := s.rtcpLatched.Load(); l == nil || l.gen != p.gen || l.addr != from {
@@ -148,6 +148,18 @@ func (s *Session) sendReport(p *sessionParams, now time.Time, bye bool) {
 	m := s.eng.metrics
 	if err != nil {
 		m.rtcpSendErrors.Inc()
+		return
+	}
+	if s.tp != nil {
+		// canRTCP is set only when the carrier takes reports (RTCPWriter).
+		if err := s.tp.rtcpOut.WriteRTCP(s.rtcpBuf[:n]); err != nil {
+			m.rtcpSendErrors.Inc()
+			return
+		}
+		if s.sched != nil {
+			s.sched.Sent(n)
+		}
+		m.rtcpSent.Inc()
 		return
 	}
 	conn, dst := s.rtcpConn, p.rtcpRemote

@@ -36,12 +36,16 @@ func (s *Session) tick(now time.Time) {
 		return // Start before Configure: nothing to send yet
 	}
 	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	if s.closed.Load() || s.removeFromClock == nil {
+		s.sendMu.Unlock()
 		return // a tick that raced with Close (the socket is closing), or before Start
 	}
 	s.advance(p, now)
 	s.maybeReport(p, now)
+	s.sendMu.Unlock()
+	if s.tp != nil {
+		s.transportHousekeep(now) // after sendMu: see transportRx's lock order
+	}
 }
 
 // advance emits the frames due at now; the caller holds sendMu.
@@ -143,7 +147,13 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 		return false
 	}
 	size := rtp.HeaderSize + plen
-	if _, err := s.conn.WriteToUDPAddrPort(s.pkt[:size], s.target(p)); err != nil {
+	var err error
+	if s.tp != nil {
+		err = s.tp.transmit.WriteRTP(s.pkt[:size])
+	} else {
+		_, err = s.conn.WriteToUDPAddrPort(s.pkt[:size], s.target(p))
+	}
+	if err != nil {
 		m.sendErrors.Inc()
 		return false
 	}

@@ -153,6 +153,7 @@ type Session struct {
 	rtcpLocal netip.AddrPort
 	cname     []byte // RFC 7022 random CNAME, per session
 	log       *slog.Logger
+	tp        *transportRx // a transport session's carrier (transport.go); nil: sockets
 
 	cfgMu       sync.Mutex // serialises Configure
 	params      atomic.Pointer[sessionParams]
@@ -304,6 +305,9 @@ func (s *Session) Configure(p Params) error {
 	p.RemoteRTCP = unmap(p.RemoteRTCP)
 	p.SignalingSource = p.SignalingSource.Unmap()
 	remoteOK := p.Remote.IsValid() && !p.Remote.Addr().IsUnspecified() && p.Remote.Port() != 0
+	if s.tp != nil {
+		remoteOK = true // the carrier knows where the peer is
+	}
 	sp := &sessionParams{
 		Params:          p,
 		samplesPerFrame: spf,
@@ -320,6 +324,9 @@ func (s *Session) Configure(p Params) error {
 	}
 	if !p.RTCPMux && !sp.rtcpRemote.IsValid() {
 		sp.canRTCP = false
+	}
+	if s.tp != nil {
+		sp.canRTCP = s.tp.rtcpOut != nil // pion and the like send their own reports
 	}
 	switch s.eng.cfg.InbandDTMF {
 	case InbandDTMFAlways:
@@ -501,8 +508,10 @@ func (s *Session) Close() error {
 		}
 		s.sendMu.Unlock()
 
-		s.conn.Close()
-		s.rtcpConn.Close()
+		if s.tp == nil {
+			s.conn.Close()
+			s.rtcpConn.Close()
+		}
 		<-s.recvDone
 		<-s.rtcpDone
 
