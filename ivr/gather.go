@@ -345,7 +345,7 @@ func (c *call) waitDigit(ctx context.Context, timeout time.Duration) (byte, bool
 		c.typeahead = c.typeahead[1:]
 		return d, true, nil
 	}
-	t := time.NewTimer(timeout)
+	t := c.rt.timers.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		select {
@@ -358,7 +358,7 @@ func (c *call) waitDigit(ctx context.Context, timeout time.Duration) (byte, bool
 				continue
 			}
 			return d, true, nil
-		case <-t.C:
+		case <-t.C():
 			return 0, false, nil
 		case <-ctx.Done():
 			return 0, false, ctx.Err()

@@ -258,7 +258,7 @@ func (c *call) recordNode(ctx context.Context, fr *frame, n *flows.Node, a *flow
 
 // recordUntil waits for the end of a recording and says why it ended.
 func (c *call) recordUntil(ctx context.Context, sink *recordSink, finishKey string, maxLen time.Duration) string {
-	t := time.NewTimer(maxLen)
+	t := c.rt.timers.NewTimer(maxLen)
 	defer t.Stop()
 	for {
 		select {
@@ -272,7 +272,7 @@ func (c *call) recordUntil(ctx context.Context, sink *recordSink, finishKey stri
 			}
 		case <-sink.silence:
 			return "silence"
-		case <-t.C:
+		case <-t.C():
 			return "max length"
 		case <-ctx.Done():
 			return "hang-up"

@@ -46,6 +46,8 @@ type Runtime struct {
 	metrics    *Metrics
 	maxSteps   int
 	clock      func() time.Time
+	timers     Timers
+	observer   func(Step)
 	httpClient *http.Client
 	onHangupTO time.Duration
 
@@ -136,6 +138,9 @@ func New(synth Synthesizer, opts ...Option) *Runtime {
 	}
 	if r.clock == nil {
 		r.clock = time.Now
+	}
+	if r.timers == nil {
+		r.timers = wallTimers{}
 	}
 	if r.httpClient == nil {
 		r.httpClient = &http.Client{}
@@ -309,36 +314,51 @@ func (c *call) walk(ctx context.Context, fr *frame, start string) error {
 		c.path = append(c.path, fr.pathName(n.Name))
 		c.log.Info("flow node", "node", n.Name, "type", n.Type)
 		c.rt.metrics.node(fr.flow.Name, n.Type)
+		c.observe(fr, n, false, "", nil)
 		next, err := c.exec(ctx, fr, n)
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			var fatal error
+			next, fatal = c.failed(ctx, fr, n, err)
+			c.observe(fr, n, true, next, err)
+			if fatal != nil {
+				return fatal
 			}
-			if errors.Is(err, errStepLimit) || c.ended {
-				return err
-			}
-			c.rt.metrics.nodeError(fr.flow.Name, n.Type)
-			c.log.Warn("node failed", "node", n.Name, "type", n.Type, "pos", n.Pos.String(), "error", err)
-			target, ok := n.Routes[flows.OutcomeError]
-			switch {
-			case !ok:
-				return fmt.Errorf("node %q: %w", n.Name, err)
-			case target == n.Name:
-				// defaults.error usually names an apology node, which then routes its own
-				// errors to itself: with the synthesizer down it would fail again at once,
-				// hundreds of times, until the step limit. End the call instead.
-				if fr.depth == 0 && !c.section {
-					c.disp = DispositionError
-				}
-				return fmt.Errorf("node %q failed and its error route leads back to it: %w", n.Name, err)
-			}
-			next = target
+		} else {
+			c.observe(fr, n, true, next, nil)
 		}
 		if c.ended || fr.done || next == "" {
 			return nil
 		}
 		name = next
 	}
+}
+
+// failed handles the error of node n: it returns the node's error route, or the
+// error that ends the walk (the caller hung up, the step limit, the call ended, no
+// error route, or an error route back to the node itself).
+func (c *call) failed(ctx context.Context, fr *frame, n *flows.Node, err error) (string, error) {
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if errors.Is(err, errStepLimit) || c.ended {
+		return "", err
+	}
+	c.rt.metrics.nodeError(fr.flow.Name, n.Type)
+	c.log.Warn("node failed", "node", n.Name, "type", n.Type, "pos", n.Pos.String(), "error", err)
+	target, ok := n.Routes[flows.OutcomeError]
+	switch {
+	case !ok:
+		return "", fmt.Errorf("node %q: %w", n.Name, err)
+	case target == n.Name:
+		// defaults.error usually names an apology node, which then routes its own
+		// errors to itself: with the synthesizer down it would fail again at once,
+		// hundreds of times, until the step limit. End the call instead.
+		if fr.depth == 0 && !c.section {
+			c.disp = DispositionError
+		}
+		return "", fmt.Errorf("node %q failed and its error route leads back to it: %w", n.Name, err)
+	}
+	return target, nil
 }
 
 // pathName is how a node appears in Result.Path: its name, prefixed with its flow's

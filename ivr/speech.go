@@ -157,7 +157,7 @@ func (c *call) awaitSpeech(ctx context.Context, l *listening, timeout, maxDur ti
 	if l.started {
 		wait = maxDur
 	}
-	t := time.NewTimer(wait)
+	t := c.rt.timers.NewTimer(wait)
 	defer t.Stop()
 	finishing := false
 	for {
@@ -187,7 +187,7 @@ func (c *call) awaitSpeech(ctx context.Context, l *listening, timeout, maxDur ti
 			case l.started && !wasStarted && !finishing:
 				t.Reset(maxDur) // the answer may last maxDur from its start
 			}
-		case <-t.C:
+		case <-t.C():
 			switch {
 			case !l.started:
 				return false, false, nil
