@@ -4,10 +4,12 @@
 GO        ?= go
 BIN       := bin/hotline
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Build: Opus through cgo (libopus, libopusfile, pkg-config, gcc). Runtime: espeak-ng
-# speaks prompts. Tests: sipp and baresip as real SIP callers, sox for test audio.
-RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev espeak-ng
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox
+# Build: Opus and PocketSphinx through cgo (pkg-config, gcc). Runtime: espeak-ng speaks
+# prompts, pocketsphinx-en-us is the speech model. Tests: sipp and baresip as real SIP
+# callers, sox for test audio, pocketsphinx-testdata for recordings of real human speech,
+# prometheus for promtool (alert rules), postgresql for the store tests, chromium for WebRTC.
+RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev libpocketsphinx-dev pocketsphinx-en-us espeak-ng
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox pocketsphinx-testdata prometheus postgresql chromium
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
 .PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean
