@@ -430,6 +430,17 @@ func (c *Call) Hangup(ctx context.Context) error {
 	return c.hangup(context.WithoutCancel(ctx), causeEngineBye, 480)
 }
 
+// Reject refuses an inbound call not answered yet with status (a 4xx, 5xx or 6xx:
+// 503 while the engine drains or is full, 404 for a number no flow serves), so the
+// caller's proxy can try elsewhere; on an answered call it hangs up like Hangup.
+// The call ends with cause "rejected".
+func (c *Call) Reject(ctx context.Context, status int) error {
+	if status < 400 || status > 699 {
+		return fmt.Errorf("sip: reject with %d: want a 4xx, 5xx or 6xx status", status)
+	}
+	return c.hangup(context.WithoutCancel(ctx), causeRejected, status)
+}
+
 // hangup ends the call with cause; code is the final response used before answer.
 // Its waits end with ctx or when a closing server's shutdown deadline passes.
 func (c *Call) hangup(ctx context.Context, cause string, code int) error {

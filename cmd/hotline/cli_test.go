@@ -66,7 +66,20 @@ func TestServeCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		cacheDir := t.TempDir()
+		dataDir := t.TempDir()
 		cfg := fmt.Sprintf(`# every field of the configuration file
+data_dir: %[8]s
+api:
+  tokens:
+    - {name: ops, role: viewer, token: e2e-viewer-token-0123456789abcdef}
+  audit_log: %[8]s/audit.jsonl
+  wallboard_interval: 2s
+recordings:
+  dir: %[8]s/recordings
+  calls: true
+limits:
+  max_calls: 50
+  drain_timeout: 5s
 sip:
   listen: [udp:127.0.0.1:%[1]d, tcp:127.0.0.1:%[1]d]
   public_address: 127.0.0.1
@@ -91,7 +104,7 @@ tts:
 log:
   level: debug
   format: json
-`, sipPort, httpPort, rtpMin, rtpMax, flowsDir, espeak, cacheDir)
+`, sipPort, httpPort, rtpMin, rtpMax, flowsDir, espeak, cacheDir, dataDir)
 		requireEveryField(t, cfg)
 		cfgPath := filepath.Join(t.TempDir(), "hotline.yaml")
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
@@ -137,8 +150,15 @@ log:
 				t.Errorf("OPTIONS response over %s does not carry the configured user agent:\n%s", transport, res.messages)
 			}
 		}
-		if body, _ := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", httpPort)); strings.TrimSpace(body) != "ok" {
+		if body, _ := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/healthz", httpPort)); !strings.Contains(body, `"alive"`) {
 			t.Errorf("/healthz on the configured port = %q", body)
+		}
+		// The configured API token opens the API; none is refused.
+		if code, body := apiGet(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/calls", httpPort), "e2e-viewer-token-0123456789abcdef"); code != 200 || !strings.Contains(body, `"calls"`) {
+			t.Errorf("GET /api/v1/calls with the configured token = %d %s", code, body)
+		}
+		if code, _ := apiGet(t, fmt.Sprintf("http://127.0.0.1:%d/api/v1/calls", httpPort), ""); code != 401 {
+			t.Errorf("GET /api/v1/calls without a token = %d, want 401", code)
 		}
 
 		// SIGTERM stops it cleanly.

@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hotline-ivr/hotline/api"
 	"github.com/hotline-ivr/hotline/media"
 )
 
@@ -21,12 +23,58 @@ import (
 // field has a default, so `hotline serve` with neither runs on loopback with the sample
 // flow.
 type Config struct {
-	SIP   SIPConfig   `yaml:"sip"`
-	HTTP  HTTPConfig  `yaml:"http"`
-	RTP   RTPConfig   `yaml:"rtp"`
-	Flows FlowsConfig `yaml:"flows"`
-	TTS   TTSConfig   `yaml:"tts"`
-	Log   LogConfig   `yaml:"log"`
+	// DataDir holds what the engine keeps on disk: recordings, the call record
+	// database. Default: ./data.
+	DataDir    string           `yaml:"data_dir"`
+	SIP        SIPConfig        `yaml:"sip"`
+	HTTP       HTTPConfig       `yaml:"http"`
+	RTP        RTPConfig        `yaml:"rtp"`
+	Flows      FlowsConfig      `yaml:"flows"`
+	TTS        TTSConfig        `yaml:"tts"`
+	Log        LogConfig        `yaml:"log"`
+	API        APIConfig        `yaml:"api"`
+	Recordings RecordingsConfig `yaml:"recordings"`
+	Limits     LimitsConfig     `yaml:"limits"`
+}
+
+// APIConfig is the REST API and wallboard section.
+type APIConfig struct {
+	// Tokens are the API's bearer tokens, each with a name and a role (viewer,
+	// supervisor, admin). Without any the API answers 401: it is closed, not open.
+	Tokens []api.TokenConfig `yaml:"tokens"`
+	// AuditLog is a file every state-changing request is appended to as a JSON line.
+	// Default: the process log.
+	AuditLog string `yaml:"audit_log"`
+	// WallboardInterval is how often the wallboard refreshes. Default: 1s.
+	WallboardInterval *Duration `yaml:"wallboard_interval"`
+}
+
+// RecordingsConfig says where recordings go and which calls are recorded.
+type RecordingsConfig struct {
+	// Dir holds voicemail and call recordings. Default: <data_dir>/recordings.
+	Dir string `yaml:"dir"`
+	// Calls records every call in stereo (caller left, engine or agent right).
+	// Default: false (voicemail from record nodes is always kept).
+	Calls bool `yaml:"calls"`
+}
+
+// LimitsConfig bounds the load one node takes and how it stops.
+type LimitsConfig struct {
+	// MaxCalls refuses new calls with 503 beyond this many at once, and turns
+	// /readyz to 503 so the dispatcher in front routes elsewhere. Default: 0, no
+	// limit beyond the RTP port range.
+	MaxCalls int `yaml:"max_calls"`
+	// DrainTimeout is how long SIGTERM waits for calls in progress to end, refusing
+	// new ones, before it hangs up the rest. Default: 30s.
+	DrainTimeout Duration `yaml:"drain_timeout"`
+}
+
+// recordingsDir is where recordings go.
+func (c *Config) recordingsDir() string {
+	if c.Recordings.Dir != "" {
+		return c.Recordings.Dir
+	}
+	return filepath.Join(c.DataDir, "recordings")
 }
 
 // SIPConfig is the SIP listener section.
@@ -116,12 +164,14 @@ const (
 // DefaultConfig returns the configuration `hotline serve` runs with when given nothing.
 func DefaultConfig() Config {
 	return Config{
-		SIP:   SIPConfig{Listen: []string{defaultSIPListenUDP, defaultSIPListenTCP}, UserAgent: "hotline/" + version},
-		HTTP:  HTTPConfig{Listen: defaultHTTPListen},
-		RTP:   RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto"},
-		Flows: FlowsConfig{Default: defaultFlow},
-		TTS:   TTSConfig{Speed: 160},
-		Log:   LogConfig{Level: "info", Format: "text"},
+		SIP:     SIPConfig{Listen: []string{defaultSIPListenUDP, defaultSIPListenTCP}, UserAgent: "hotline/" + version},
+		HTTP:    HTTPConfig{Listen: defaultHTTPListen},
+		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto"},
+		Flows:   FlowsConfig{Default: defaultFlow},
+		TTS:     TTSConfig{Speed: 160},
+		Log:     LogConfig{Level: "info", Format: "text"},
+		DataDir: "data",
+		Limits:  LimitsConfig{DrainTimeout: Duration{30 * time.Second}},
 	}
 }
 
@@ -176,6 +226,18 @@ func (c *Config) Validate() error {
 	}
 	if _, err := media.ParseLatch(c.RTP.Symmetric); err != nil {
 		bad("rtp.symmetric: %v", err)
+	}
+	if c.DataDir == "" {
+		bad("data_dir: a directory is required")
+	}
+	if c.Limits.MaxCalls < 0 {
+		bad("limits.max_calls: must not be negative")
+	}
+	if c.Limits.DrainTimeout.Duration < 0 {
+		bad("limits.drain_timeout: must not be negative")
+	}
+	if c.API.WallboardInterval != nil && c.API.WallboardInterval.Duration <= 0 {
+		bad("api.wallboard_interval: must be positive")
 	}
 	if c.Flows.Default == "" {
 		bad("flows.default: a flow name is required")

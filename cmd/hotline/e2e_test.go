@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hotline-ivr/hotline/api"
 )
 
 const (
@@ -141,6 +143,10 @@ type engineOptions struct {
 	flow string
 	// rtpTimeout overrides rtp.timeout; 0 keeps the default (30 s).
 	rtpTimeout time.Duration
+	// drain overrides limits.drain_timeout; 0 keeps the default (30 s).
+	drain time.Duration
+	// configure changes the configuration last.
+	configure func(*Config)
 }
 
 // testEngine is one engine serving in this process, with its log captured.
@@ -151,6 +157,9 @@ type testEngine struct {
 	tcpAddr string // SIP over TCP, host:port
 	rtpMin  int
 	rtpMax  int
+	signals chan os.Signal // what `hotline serve` gets from the OS: SIGHUP, SIGTERM
+	stop    func()         // ends the engine's context, as the first SIGTERM does
+	done    chan error     // serve's result, then closed
 }
 
 // startEngine starts an engine the way `hotline serve` does (newEngine, listen, serve)
@@ -177,6 +186,14 @@ func startEngine(t *testing.T, o engineOptions) *testEngine {
 		cfg.RTP.Timeout = &Duration{o.rtpTimeout}
 	}
 	cfg.TTS.CacheDir = promptCacheDir
+	cfg.DataDir = t.TempDir()
+	cfg.API.Tokens = []api.TokenConfig{{Name: "e2e", Role: "admin", Token: testAPIToken}}
+	if o.drain > 0 {
+		cfg.Limits.DrainTimeout = Duration{o.drain}
+	}
+	if o.configure != nil {
+		o.configure(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration: %v", err)
 	}
@@ -205,15 +222,19 @@ func startEngine(t *testing.T, o engineOptions) *testEngine {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	te.signals = make(chan os.Signal, 1)
+	e.signals = te.signals
+	te.stop = cancel
 	done := make(chan error, 1)
-	go func() { done <- e.serve(ctx) }()
+	te.done = done
+	go func() { done <- e.serve(ctx); close(done) }()
 	// Registered first, so it runs last: after the test's own clean-ups (sipp,
 	// sniffers), stop the engine, then show its log if anything failed.
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
+		case err, ok := <-done:
+			if ok && err != nil {
 				t.Errorf("engine serve returned %v", err)
 			}
 		case <-time.After(engineStop):
@@ -312,6 +333,37 @@ func (te *testEngine) metrics(t testing.TB) string {
 	t.Helper()
 	body, _ := httpGet(t, te.httpURL("/metrics"))
 	return body
+}
+
+// testAPIToken is the admin token of test engines.
+const testAPIToken = "e2e-admin-token-0123456789abcdef"
+
+// apiGet GETs url with token (none when "") and returns the status and body.
+func apiGet(t testing.TB, url, token string) (int, string) {
+	return apiDo(t, "GET", url, token)
+}
+
+// apiDo sends a request without body with token (none when "").
+func apiDo(t testing.TB, method, url, token string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read body: %v", method, url, err)
+	}
+	return res.StatusCode, string(b)
 }
 
 func httpGet(t testing.TB, url string) (string, *http.Response) {

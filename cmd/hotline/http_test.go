@@ -8,18 +8,21 @@ import (
 	"time"
 )
 
-// TestHealthAndMetrics: /healthz answers ok, and /metrics counts what a monitoring
+// TestHealthAndMetrics: /healthz and /readyz answer, and /metrics counts what a monitoring
 // system watches: calls started, active and ended, and SIP responses by code.
 func TestHealthAndMetrics(t *testing.T) {
 	te := startEngine(t, engineOptions{flow: "short"})
 	t.Parallel() // after the engine started: see startEngine
 
 	body, res := httpGet(t, te.httpURL("/healthz"))
-	if strings.TrimSpace(body) != "ok" {
-		t.Errorf("/healthz = %q, want ok", body)
+	if !strings.Contains(body, `"status":"alive"`) {
+		t.Errorf("/healthz = %q, want status alive", body)
 	}
-	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("/healthz Content-Type %q, want text/plain", ct)
+	if ct := res.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("/healthz Content-Type %q, want application/json", ct)
+	}
+	if body, _ := httpGet(t, te.httpURL("/readyz")); !strings.Contains(body, `"status":"ready"`) {
+		t.Errorf("/readyz = %q, want status ready", body)
 	}
 
 	before := te.metrics(t)

@@ -20,8 +20,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
+	"github.com/hotline-ivr/hotline/api"
 	"github.com/hotline-ivr/hotline/flows"
 	"github.com/hotline-ivr/hotline/ivr"
+	"github.com/hotline-ivr/hotline/ivr/flowtest"
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
@@ -92,9 +94,12 @@ call with the sample flow built into the binary.`,
 			if err := cfg.Validate(); err != nil {
 				return fmt.Errorf("invalid configuration:\n%w", err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return run(ctx, cfg, os.Stderr)
+			// The first SIGTERM or SIGINT starts the drain, a second one stops at once,
+			// SIGHUP reloads the flows.
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, syscall.SIGHUP, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
+			return run(cmd.Context(), cfg, os.Stderr, sigs)
 		},
 	}
 	f := cmd.Flags()
@@ -122,13 +127,16 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// run starts the engine and blocks until ctx ends, then shuts it down.
-func run(ctx context.Context, cfg Config, logOut io.Writer) error {
+// run starts the engine and blocks until ctx ends, then drains and shuts it down.
+// signals, when not nil, delivers SIGHUP (reload flows) and a second SIGTERM or
+// SIGINT (stop draining at once).
+func run(ctx context.Context, cfg Config, logOut io.Writer, signals <-chan os.Signal) error {
 	log := newLogger(cfg.Log, logOut)
 	e, err := newEngine(cfg, log)
 	if err != nil {
 		return err
 	}
+	e.signals = signals
 	if err := e.listen(); err != nil {
 		e.close()
 		return err
@@ -138,27 +146,34 @@ func run(ctx context.Context, cfg Config, logOut io.Writer) error {
 
 // engine is one running hotline: every component, wired.
 type engine struct {
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	media   *media.Engine
-	sip     *sip.Server
-	runtime *ivr.Runtime
-	prompts *tts.Cache
-	flows   map[string]*flows.Flow
-	flow    *flows.Flow
-	http    *http.Server
-	httpLn  net.Listener
-	wg      sync.WaitGroup
+	cfg        Config
+	log        *slog.Logger
+	reg        *prometheus.Registry
+	media      *media.Engine
+	sip        *sip.Server
+	runtime    *ivr.Runtime
+	prompts    *tts.Cache
+	flows      *flowSet
+	board      *switchboard
+	recordings *recordings
+	api        *api.Server
+	audit      io.Closer // the API's audit log file, nil when it logs to slog
+	http       *http.Server
+	httpLn     net.Listener
+	signals    <-chan os.Signal
+	wg         sync.WaitGroup
 }
 
 func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	e := &engine{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	if err := e.loadFlows(); err != nil {
+	e.flows = newFlowSet(cfg.Flows.Dir, cfg.Flows.Default, log)
+	if err := e.flows.load(); err != nil {
 		return nil, err
 	}
+	e.board = newSwitchboard(cfg.Limits.MaxCalls)
+	e.recordings = &recordings{dir: cfg.recordingsDir(), log: log}
 
 	backend, err := tts.NewEspeak(tts.WithEspeakPath(cfg.TTS.EspeakPath), tts.WithSpeed(cfg.TTS.Speed))
 	if err != nil {
@@ -172,7 +187,16 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.runtime = ivr.New(e.prompts, ivr.WithLogger(log), ivr.WithMetrics(ivrMetrics))
+	understanding := flowtest.NLU{} // package nlu, trained per flow on its intents
+	e.runtime = ivr.New(e.prompts,
+		ivr.WithLogger(log),
+		ivr.WithMetrics(ivrMetrics),
+		ivr.WithClassifier(understanding),
+		ivr.WithSentiment(understanding),
+		ivr.WithRecorder(e.recordings),
+		ivr.WithTransferer(&transferer{}),
+		ivr.WithObserver(e.observe),
+	)
 
 	latch, _ := media.ParseLatch(cfg.RTP.Symmetric)
 	mcfg := media.Config{
@@ -204,46 +228,117 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, err
 	}
 
+	if err := e.newAPI(); err != nil {
+		e.sip.Close()
+		e.media.Close()
+		return nil, err
+	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
+	mux.Handle("/", e.api)
 	e.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	return e, nil
 }
 
-// loadFlows reads the flow directory, or the sample flows built into the binary.
-func (e *engine) loadFlows() error {
-	var list []*flows.Flow
-	if e.cfg.Flows.Dir == "" {
-		f, err := flows.Sample()
+// newAPI builds the REST API, health probes and wallboard over the engine's parts.
+func (e *engine) newAPI() error {
+	opts := []api.Option{
+		api.WithLogger(e.log),
+		api.WithCalls(e.board),
+		api.WithFlows(e.flows),
+		api.WithReadiness(e.board),
+		api.WithWallboard(e),
+	}
+	tokens, err := api.NewTokens(e.cfg.API.Tokens)
+	if err != nil {
+		return fmt.Errorf("api.tokens: %w", err)
+	}
+	opts = append(opts, api.WithTokens(tokens))
+	if e.cfg.API.AuditLog != "" {
+		audit, err := api.OpenAuditFile(e.cfg.API.AuditLog)
 		if err != nil {
-			return fmt.Errorf("built-in sample flow: %w", err)
+			return fmt.Errorf("api.audit_log: %w", err)
 		}
-		list = []*flows.Flow{f}
-	} else {
-		var err error
-		if list, err = flows.LoadDir(e.cfg.Flows.Dir); err != nil {
-			return fmt.Errorf("load flows from %s:\n%w", e.cfg.Flows.Dir, err)
-		}
+		e.audit = audit
+		opts = append(opts, api.WithAuditLog(audit))
 	}
-	e.flows = make(map[string]*flows.Flow, len(list))
-	for _, f := range list {
-		e.flows[f.Name] = f
-		e.log.Info("flow loaded", "flow", f.Name, "version", f.Version, "file", f.File, "nodes", len(f.Nodes))
+	if err := os.MkdirAll(e.recordings.dir, 0o750); err != nil {
+		return fmt.Errorf("recordings directory: %w", err)
 	}
-	e.flow = e.flows[e.cfg.Flows.Default]
-	if e.flow == nil {
-		return fmt.Errorf("flows.default: no flow named %q is loaded", e.cfg.Flows.Default)
+	recs, err := api.NewDirRecordings(e.recordings.dir)
+	if err != nil {
+		return fmt.Errorf("recordings directory: %w", err)
 	}
-	return nil
+	opts = append(opts, api.WithRecordings(recs))
+	if e.cfg.API.WallboardInterval != nil {
+		opts = append(opts, api.WithWallboardInterval(e.cfg.API.WallboardInterval.Duration))
+	}
+	e.api, err = api.New(opts...)
+	return err
 }
 
-// handleCall runs the default flow for a call.
+// Wallboard samples what the wallboard shows.
+func (e *engine) Wallboard(context.Context) (api.WallboardData, error) {
+	return api.WallboardData{Calls: e.board.counts()}, nil
+}
+
+// observe follows each call through its flow for the live call list.
+func (e *engine) observe(st ivr.Step) {
+	if st.Done || st.Section {
+		if st.Type == "queue" && st.Done {
+			e.board.update(st.CallID, func(a *api.ActiveCall) { a.Stage, a.Queue, a.Agent = api.StageIVR, "", "" })
+		}
+		return
+	}
+	e.board.update(st.CallID, func(a *api.ActiveCall) {
+		a.Node = st.Node
+		if st.Type == "queue" {
+			a.Stage = api.StageQueue
+		}
+	})
+}
+
+// handleCall runs a call through the default flow, from INVITE to its record.
 func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
-	e.runtime.Run(ctx, c, e.flow)
+	log := c.Logger()
+	switch {
+	case e.board.draining.Load():
+		log.Info("call refused: draining")
+		_ = c.Reject(ctx, 503)
+		return
+	case e.board.full():
+		log.Warn("call refused: max_calls reached", "max_calls", e.cfg.Limits.MaxCalls)
+		_ = c.Reject(ctx, 503)
+		return
+	}
+	f := e.flows.get("")
+	info := c.Info()
+	lc := &liveCall{
+		info: api.ActiveCall{ID: info.CallID, Direction: "inbound", Caller: info.Caller, Called: info.Called,
+			Trunk: info.Trunk, Transport: info.Transport, Source: info.Source.String(), StartedAt: time.Now(),
+			Stage: api.StageIVR, Flow: f.Name, FlowVersion: f.Version},
+		codec:  c.Codec,
+		hangup: func(ctx context.Context, _ string) error { return c.Hangup(ctx) },
+	}
+	defer e.board.add(lc)()
+
+	var rec *callRecording
+	if e.cfg.Recordings.Calls {
+		var err error
+		if rec, err = e.recordings.startCallRecording(c.Media(), info.CallID); err != nil {
+			log.Warn("call recording not started", "error", err)
+		}
+	}
+	res := e.runtime.Run(ctx, c, f)
+	if rec != nil {
+		name, err := rec.stop()
+		if err != nil {
+			log.Warn("call recording failed", "error", err)
+		} else {
+			log.Info("call recorded", "file", name)
+		}
+	}
+	_ = res
 }
 
 // listen binds the SIP and HTTP sockets.
@@ -260,7 +355,9 @@ func (e *engine) listen() error {
 	return nil
 }
 
-// serve runs until ctx ends, then hangs up every call and stops.
+// serve runs until ctx ends, then drains: /readyz turns 503 and new calls are refused
+// with 503 while the calls in progress finish, for at most limits.drain_timeout (or
+// until a second SIGTERM); then it hangs up what is left and stops.
 func (e *engine) serve(ctx context.Context) error {
 	e.wg.Add(2)
 	go func() {
@@ -275,29 +372,96 @@ func (e *engine) serve(ctx context.Context) error {
 			httpErr <- err
 		}
 	}()
+	sipCtx, stopSIP := context.WithCancel(context.Background())
+	defer stopSIP()
 	sipErr := make(chan error, 1)
-	go func() { sipErr <- e.sip.Serve(ctx) }()
-	e.log.Info("hotline ready", "version", version, "flow", e.flow.Name)
+	go func() { sipErr <- e.sip.Serve(sipCtx) }()
+	e.log.Info("hotline ready", "version", version, "flow", e.cfg.Flows.Default)
 
 	var err error
-	select {
-	case <-ctx.Done():
-		err = <-sipErr
-	case err = <-sipErr:
-	case err = <-httpErr:
+	var drain <-chan time.Time // set once draining: the drain deadline
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	done := ctx.Done()
+loop:
+	for {
+		select {
+		case <-done:
+			done = nil
+			if drain = e.startDrain(); drain == nil {
+				break loop
+			}
+		case sig := <-e.signals:
+			if sig == syscall.SIGHUP {
+				e.reload()
+				continue
+			}
+			if drain != nil {
+				e.log.Warn("second signal: stopping without waiting for the calls", "calls", e.board.count())
+				break loop
+			}
+			if drain = e.startDrain(); drain == nil {
+				break loop
+			}
+		case <-tick.C:
+			if drain != nil && e.board.count() == 0 {
+				e.log.Info("drained: no calls left")
+				break loop
+			}
+		case <-drain:
+			e.log.Warn("drain timeout: hanging up the calls left", "calls", e.board.count())
+			break loop
+		case err = <-sipErr:
+			break loop
+		case err = <-httpErr:
+			break loop
+		}
 	}
 	e.log.Info("shutting down")
+	stopSIP()
 	e.close()
 	e.wg.Wait()
 	return err
+}
+
+// startDrain turns the node unready and returns the drain deadline, or nil when
+// there is nothing to wait for.
+func (e *engine) startDrain() <-chan time.Time {
+	e.board.draining.Store(true)
+	n := e.board.count()
+	timeout := e.cfg.Limits.DrainTimeout.Duration
+	if n == 0 || timeout <= 0 {
+		return nil
+	}
+	e.log.Info("draining: refusing new calls, waiting for the calls in progress", "calls", n, "timeout", timeout)
+	return time.After(timeout)
+}
+
+// reload loads the flows again (SIGHUP); calls in progress keep their flow.
+func (e *engine) reload() {
+	if _, err := e.flows.Reload(context.Background()); err != nil {
+		e.log.Warn("flow reload refused; the old flows keep serving", "error", err)
+		return
+	}
+	e.log.Info("flows reloaded")
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.prerender(context.Background())
+	}()
 }
 
 func (e *engine) close() {
 	e.sip.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	_ = e.api.Close()
 	_ = e.http.Shutdown(sctx)
 	e.media.Close()
+	if e.audit != nil {
+		_ = e.audit.Close()
+	}
+	_ = e.prompts.Close()
 }
 
 // prerender synthesizes every static prompt of the loaded flows at each codec's rate,
@@ -308,7 +472,7 @@ func (e *engine) prerender(ctx context.Context) {
 		rates[c.SampleRate()] = true
 	}
 	start, n := time.Now(), 0
-	for _, f := range e.flows {
+	for _, f := range e.flows.all() {
 		for _, p := range staticPrompts(f) {
 			for rate := range rates {
 				if ctx.Err() != nil {
