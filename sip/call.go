@@ -66,7 +66,12 @@ type Info struct {
 	Source    netip.AddrPort
 	UserAgent string // the caller's User-Agent (inbound)
 	Outbound  bool   // placed by Server.Dial
-	Trunk     string // the trunk an outbound call went through, "" for a direct call
+	// Trunk is the trunk an outbound call went through, or the inbound trunk
+	// (InboundConfig) an inbound call matched; "" for a direct call or one from a
+	// trusted source.
+	Trunk string
+	// Flow is the flow Config.Route chose for an inbound call ("" without routing).
+	Flow string
 }
 
 // Call is one SIP call with its RTP session: an inbound call (the UAS side of an
@@ -199,6 +204,14 @@ func (c *Call) Cause() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.cause
+}
+
+// AnsweredAt is when the call was answered (our 200 OK, or the callee's for an
+// outbound call); zero if it never was. Call records take talk time from it.
+func (c *Call) AnsweredAt() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answeredAt
 }
 
 // Codec names the negotiated audio codec ("" before negotiation).

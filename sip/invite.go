@@ -45,7 +45,62 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	if code, reason, hdrs, ok := s.checkInvite(req); !ok {
 		log.Info("INVITE rejected", "status", code, "reason", reason, "from", req.Source())
+		switch code {
+		case 503:
+			s.sec.reject(rejectDraining)
+		case 482:
+			s.sec.reject(rejectLoop)
+		default:
+			s.sec.reject(rejectMalformed)
+		}
 		_ = s.respond(tx, req, code, reason, nil, hdrs...)
+		return
+	}
+	// The inbound policy: which trunk, authenticated, or a trusted source (403
+	// otherwise), then the route to a flow (404 without one), then room for the call.
+	adm := s.admit(context.Background(), req)
+	if adm.code != 0 {
+		if adm.why != "" {
+			s.sec.reject(adm.why)
+		}
+		log.Info("INVITE rejected by inbound policy", "status", adm.code, "reason", adm.why, "from", req.Source())
+		if adm.res != nil {
+			_ = s.send(tx, req, adm.res)
+		} else {
+			_ = s.respond(tx, req, adm.code, reasonPhrase(adm.code), nil)
+		}
+		return
+	}
+	info := s.inviteInfo(req)
+	if adm.trunk != nil {
+		adm.trunk.apply(&info)
+	}
+	if s.cfg.Route != nil {
+		flow, ok := s.cfg.Route(info)
+		if !ok {
+			s.sec.reject(rejectNoRoute)
+			log.Info("INVITE rejected: no route", "called", info.Called, "trunk", info.Trunk, "from", req.Source())
+			_ = s.respond(tx, req, 404, "Not Found", nil)
+			return
+		}
+		info.Flow = flow
+	}
+	var release func()
+	if s.guard != nil {
+		rel, retry, ok := s.guard.AdmitCall()
+		if !ok {
+			s.sec.reject(rejectOverload)
+			log.Warn("INVITE rejected: over the call limits", "from", req.Source())
+			_ = s.respond(tx, req, 503, "Service Unavailable", nil,
+				gosip.NewHeader("Retry-After", strconv.Itoa(max(1, int(retry/time.Second)))))
+			return
+		}
+		release = rel
+	}
+	if !s.inviteSRTP(req, adm.trunk, tx, log) {
+		if release != nil {
+			release()
+		}
 		return
 	}
 	// 100 Trying at once stops the caller's INVITE retransmissions (RFC 3261 §17.2.1)
@@ -79,17 +134,21 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 	}
 
-	c, err := s.newCall(req, tx, localTag, log)
+	c, err := s.newCall(req, tx, localTag, log, info)
 	if err != nil {
+		if release != nil {
+			release()
+		}
 		log.Warn("INVITE rejected: no media resources", "error", err)
 		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
 		return
 	}
+	c.release = release
 	if offer != nil {
 		if err := c.applyNegotiated(&neg, true); err != nil {
 			log.Warn("INVITE rejected: media setup failed", "error", err)
 			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))
-			c.discard()
+			c.discardInbound()
 			return
 		}
 		c.offer = offer
@@ -99,11 +158,11 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	case 0:
 	case 482:
 		log.Info("INVITE rejected: merged request", "from", req.Source())
-		c.discard()
+		c.discardInbound()
 		_ = s.respond(tx, req, 482, "Loop Detected", nil)
 		return
 	default:
-		c.discard()
+		c.discardInbound()
 		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
 		return
 	}
@@ -192,7 +251,8 @@ func (s *Server) mediaWarning(err error) gosip.Header {
 	return warning(399, s.cfg.Host, err.Error())
 }
 
-func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, localTag string, log *slog.Logger) (*Call, error) {
+// inviteInfo describes an initial INVITE as the caller presented it.
+func (s *Server) inviteInfo(req *gosip.Request) Info {
 	to := req.To().AsFrom() // a copy, to present To as the caller wrote it
 	to.Params.Remove("tag")
 	info := Info{
@@ -209,6 +269,10 @@ func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, localTa
 	if h := req.GetHeader("User-Agent"); h != nil {
 		info.UserAgent = h.Value()
 	}
+	return info
+}
+
+func (s *Server) newCall(req *gosip.Request, tx gosip.ServerTransaction, localTag string, log *slog.Logger, info Info) (*Call, error) {
 	sess, err := s.media.NewSession(log)
 	if err != nil {
 		return nil, err
@@ -326,6 +390,15 @@ func (c *Call) watchMedia() {
 	case <-c.media.TimedOut():
 		_ = c.hangup(context.Background(), causeRTPTimeout, 408)
 	case <-c.ctx.Done():
+	}
+}
+
+// discardInbound releases an inbound call that never registered, and its
+// admission slot.
+func (c *Call) discardInbound() {
+	c.discard()
+	if c.release != nil {
+		c.release()
 	}
 }
 

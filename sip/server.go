@@ -2,6 +2,7 @@ package sip
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
+	"github.com/hotline-ivr/hotline/sip/auth"
 )
 
 func init() {
@@ -52,7 +54,7 @@ type MediaEngine interface {
 
 // Listen is one SIP listening socket.
 type Listen struct {
-	// Transport is "udp" or "tcp".
+	// Transport is "udp", "tcp" or "tls" (Config.TLS gives the certificate).
 	Transport string
 	// Addr is host:port; port 0 picks a free port (tests).
 	Addr string
@@ -96,6 +98,23 @@ type Config struct {
 	// ReferTimeout bounds the whole wait for the transfer's final NOTIFY (the
 	// target may ring a while); default 2 min.
 	ReferTimeout time.Duration
+	// Inbound is the inbound call policy: trusted sources, inbound trunks (source,
+	// host and digest matching, number normalization). The zero value trusts
+	// loopback only: calls from anywhere else get 403.
+	Inbound InboundConfig
+	// Route picks the flow of an inbound call from its Info (Trunk and Called are
+	// final when it runs; Router.Route is one). ok false: the call gets 404. nil:
+	// every number is accepted and Info.Flow stays "".
+	Route func(info Info) (flow string, ok bool)
+	// Guard, when set, is the flood and brute-force guard: banned sources are
+	// dropped before parsing, requests are rate-limited per source address,
+	// failed authentications and scanners are banned and new calls are admitted
+	// within its concurrency and calls-per-second limits. See sip/guard.
+	Guard Guard
+	// TLS holds the certificate and key files of "tls" listeners.
+	TLS TLSConfig
+	// MaxMessageSize is the largest SIP message accepted (bytes); default 64 KiB.
+	MaxMessageSize int
 }
 
 // Default SIP settings.
@@ -139,6 +158,11 @@ type Server struct {
 	ready     chan struct{}      // closed when accepting becomes true
 	dialing   map[*Call]struct{} // outbound calls not answered yet (Dial in progress)
 	trunks    map[string]*trunk
+	inbound   *inboundPolicy
+	guard     Guard
+	sec       *secMetrics
+	tls       *certStore
+	inActive  int             // inbound calls in the dialog table
 	registrar *registrarState // nil: REGISTER gets 405 (register.go)
 	regStop   context.CancelFunc
 	regs      sync.WaitGroup  // trunk registration loops
@@ -174,9 +198,12 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		cfg.Listen = []Listen{{"udp", DefaultListenAddr}, {"tcp", DefaultListenAddr}}
 	}
 	for _, l := range cfg.Listen {
-		if l.Transport != "udp" && l.Transport != "tcp" {
-			return nil, fmt.Errorf("sip: unsupported transport %q (want udp or tcp)", l.Transport)
+		if l.Transport != "udp" && l.Transport != "tcp" && l.Transport != "tls" {
+			return nil, fmt.Errorf("sip: unsupported transport %q (want udp, tcp or tls)", l.Transport)
 		}
+	}
+	if cfg.MaxMessageSize <= 0 {
+		cfg.MaxMessageSize = DefaultMaxMessageSize
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent
@@ -227,6 +254,31 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		return nil, err
 	}
 	s.metrics = met
+	if s.sec, err = newSecMetrics(s.reg); err != nil {
+		return nil, err
+	}
+	s.guard = cfg.Guard
+	var authOpts []auth.Option
+	if s.reg != nil {
+		authOpts = append(authOpts, auth.WithRegistry(s.reg))
+	}
+	if s.guard != nil {
+		authOpts = append(authOpts, auth.WithLimiter(s.guard))
+	}
+	if s.inbound, err = compileInbound(cfg.Inbound, cfg.Host, authOpts); err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	for _, l := range cfg.Listen {
+		if l.Transport == "tls" && s.tls == nil {
+			if cfg.TLS.CertFile == "" || cfg.TLS.KeyFile == "" {
+				return nil, errors.New("sip: a tls listener needs tls.cert_file and tls.key_file")
+			}
+			s.tls = &certStore{certFile: cfg.TLS.CertFile, keyFile: cfg.TLS.KeyFile}
+			if err := s.tls.load(); err != nil {
+				return nil, err
+			}
+		}
+	}
 	for _, tc := range cfg.Trunks {
 		t, err := newTrunk(tc, time.Now)
 		if err != nil {
@@ -245,7 +297,8 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 		sipgo.WithUserAgentHostname(cfg.Host),
 		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet),
 			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)),
-		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet)),
+		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet),
+			gosip.WithTransportLayerReadFilter(s.readFilter)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("sip: user agent: %w", err)
@@ -258,16 +311,16 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	if err != nil {
 		return nil, fmt.Errorf("sip: client: %w", err)
 	}
-	s.srv.OnInvite(s.onInvite)
-	s.srv.OnAck(s.onAck)
-	s.srv.OnBye(s.onBye)
-	s.srv.OnCancel(s.onCancel)
-	s.srv.OnOptions(s.onOptions)
-	s.srv.OnInfo(s.onInfo)
-	s.srv.OnRefer(s.onRefer)
-	s.srv.OnNotify(s.onNotify)
+	s.srv.OnInvite(s.guarded(s.onInvite))
+	s.srv.OnAck(s.guarded(s.onAck))
+	s.srv.OnBye(s.guarded(s.onBye))
+	s.srv.OnCancel(s.guarded(s.onCancel))
+	s.srv.OnOptions(s.guarded(s.onOptions))
+	s.srv.OnInfo(s.guarded(s.onInfo))
+	s.srv.OnRefer(s.guarded(s.onRefer))
+	s.srv.OnNotify(s.guarded(s.onNotify))
 	for _, m := range []gosip.RequestMethod{gosip.SUBSCRIBE, gosip.PUBLISH, gosip.MESSAGE, gosip.PRACK, gosip.UPDATE} {
-		s.srv.OnRequest(m, s.onNotAllowed)
+		s.srv.OnRequest(m, s.guarded(s.onNotAllowed))
 	}
 	// REGISTER: the registrar (register.go, sip/registrar) when configured, else 405
 	// like any method we do not serve.
@@ -276,11 +329,11 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 			s.ua.Close()
 			return nil, err
 		}
-		s.srv.OnRegister(s.onRegister)
+		s.srv.OnRegister(s.guarded(s.onRegister))
 	} else {
 		s.srv.OnRequest(gosip.REGISTER, s.onNotAllowed)
 	}
-	s.srv.OnNoRoute(s.onNotImplemented)
+	s.srv.OnNoRoute(s.guarded(s.onNotImplemented))
 	return s, nil
 }
 
@@ -313,6 +366,16 @@ func (s *Server) Listen() error {
 			s.listeners = append(s.listeners, ln)
 			s.addrs = append(s.addrs, ln.Addr())
 			s.setContact("tcp", ln.Addr())
+		case "tls":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				s.closeListeners()
+				return fmt.Errorf("sip: listen tls %s: %w", l.Addr, err)
+			}
+			tl := &tlsListener{Listener: tls.NewListener(ln, s.tls.tlsConfig()), addr: ln.Addr()}
+			s.listeners = append(s.listeners, tl)
+			s.addrs = append(s.addrs, tl.Addr())
+			s.setContact("tls", ln.Addr())
 		}
 	}
 	return nil
@@ -352,6 +415,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			switch l := l.(type) {
 			case net.PacketConn:
 				err = s.srv.ServeUDP(l)
+			case *tlsListener:
+				err = s.srv.ServeTLS(l)
 			case net.Listener:
 				err = s.srv.ServeTCP(l)
 			}
@@ -437,6 +502,8 @@ func addrString(l io.Closer) string {
 	switch l := l.(type) {
 	case net.PacketConn:
 		return "udp:" + l.LocalAddr().String()
+	case *tlsListener:
+		return "tls:" + l.Addr().String()
 	case net.Listener:
 		return "tcp:" + l.Addr().String()
 	}
@@ -504,7 +571,7 @@ func (s *Server) sweepConnections() {
 	for quiet, round := 0, 0; quiet < 4 && round < 40; round++ {
 		time.Sleep(5 * time.Millisecond)
 		found := false
-		for _, network := range []string{"udp", "tcp"} {
+		for _, network := range []string{"udp", "tcp", "tls"} {
 			if p := tp.Pool(network); p != nil && p.Size() > 0 {
 				found = true
 				_ = p.Clear()
@@ -668,3 +735,17 @@ func (f levelFilter) WithGroup(n string) slog.Handler {
 }
 
 func transportOf(req *gosip.Request) string { return strings.ToLower(req.Transport()) }
+
+// tlsListener is a TLS listener; its Addr is the TCP address, and Serve tells it
+// from a plain TCP listener by its type.
+type tlsListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l *tlsListener) Addr() net.Addr { return tlsAddr{l.addr} }
+
+// tlsAddr reports network "tls" so Addrs tells TLS listeners apart.
+type tlsAddr struct{ net.Addr }
+
+func (tlsAddr) Network() string { return "tls" }
