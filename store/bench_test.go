@@ -1,0 +1,63 @@
+package store_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hotline-ivr/hotline/store"
+)
+
+// BenchmarkInsertFinish is the synchronous cost of one call's record: StartCall
+// and FinishCall (every field set), each its own transaction, as a caller without
+// the Writer would pay it. Reported as calls/s.
+func BenchmarkInsertFinish(b *testing.B) {
+	for _, name := range store.Drivers() {
+		b.Run(name, func(b *testing.B) {
+			s := db{driver: name, dsn: newDSN[name](b)}.open(b, "")
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				id := fmt.Sprintf("b-%d", i)
+				start := at(time.Duration(i) * time.Millisecond)
+				i++
+				if err := s.Write(ctx, store.StartCall{Record: startRecord(id, start)}); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.Write(ctx, store.FinishCall{Record: fullRecord(id, start)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
+}
+
+// BenchmarkWriter is the same two writes per call through the Writer, which
+// batches them: the engine's path. The time includes the final Flush.
+func BenchmarkWriter(b *testing.B) {
+	for _, name := range store.Drivers() {
+		b.Run(name, func(b *testing.B) {
+			s := db{driver: name, dsn: newDSN[name](b)}.open(b, "")
+			w, err := store.NewWriter(s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				id := fmt.Sprintf("b-%d", i)
+				start := at(time.Duration(i) * time.Millisecond)
+				i++
+				if err := w.Submit(store.StartCall{Record: startRecord(id, start)}, store.FinishCall{Record: fullRecord(id, start)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := w.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
+}
