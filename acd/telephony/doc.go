@@ -1,0 +1,24 @@
+// Package telephony connects the ACD (package acd) to real calls: it makes "a person
+// is reachable" true, from a flow's queue node to an agent's SIP phone.
+//
+//   - Queue is the flow runtime's ivr.Queue (and ivr.QueueInfo) over an *acd.Engine:
+//     a queue node's request becomes an acd.Request, and the caller's ivr.QueueLeg
+//     becomes an acd.Caller: hold (the node's hold prompt, else music on hold from
+//     media/bridge, never silence), announcements and the callback offer through the
+//     flow's own prompts, keys from the channel's digits, and on answer a
+//     media/bridge.Bridge between the caller's RTP session and the agent's.
+//   - SIPAgents makes each agent's acd.Endpoint: Offer looks the agent's phones up in
+//     the registrar (Lookup of the AOR of their extension), calls every registered
+//     contact at once with sip.Server.Dial (sent to the address the phone registered
+//     from, caller ID the caller's number, X-Hotline-Call-ID for the screen-pop),
+//     takes the first answer and cancels the other forks, and returns an AgentLeg
+//     (Whisper speaks to the agent through a Synthesizer; Hangup is idempotent).
+//   - SIPAgents.Watch follows the registrar: an agent whose phone registers gets
+//     their Endpoint (acd.Engine.SetEndpoint), one whose last phone unregisters or
+//     expires loses it, so the ACD offers calls only to agents who can ring.
+//
+// The interfaces this package consumes (Engine, Dialer, Bindings, Watcher,
+// Synthesizer) are defined here so tests can stand in for them; cmd/hotline wires
+// *acd.Engine, *sip.Server, the registrar and the TTS cache. Every call-related log
+// line carries call_id.
+package telephony

@@ -1,0 +1,81 @@
+package bridge
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hotline-ivr/hotline/media/codec"
+)
+
+// TestMixer: three legs (PCMU, G.722, Opus) talking, each far end hears the other
+// two's tones; a listener hears all three and is heard by none; removing a party
+// stops its tone reaching the others.
+func TestMixer(t *testing.T) {
+	eng := newEngine(t)
+	m := NewMixer()
+	defer m.Close()
+	freqs := []float64{500, 1100, 1700}
+	var fars []*farEnd
+	for i, name := range []string{"PCMU", "G722", "opus"} {
+		c := testCodecs[name]
+		near, far := newLeg(t, eng, c.c, c.pt)
+		if _, err := m.Add(near, RoleTalk); err != nil {
+			t.Fatal(err)
+		}
+		fe := &farEnd{rec: &recorder{}, rate: far.SampleRate()}
+		t.Cleanup(far.AddSink(fe.rec))
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		go playTone(ctx, far, freqs[i])
+		fars = append(fars, fe)
+	}
+	lnear, lfar := newLeg(t, eng, codec.PCMU, 0)
+	removeListener, err := m.Add(lnear, RoleListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lrec := &recorder{}
+	t.Cleanup(lfar.AddSink(lrec))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go playTone(ctx, lfar, 2500) // the listener's voice must reach no one
+
+	settle(400 * time.Millisecond)
+	for _, f := range fars {
+		f.rec.take()
+	}
+	lrec.take()
+	settle(600 * time.Millisecond)
+	for i, f := range fars {
+		heard := f.rec.take()
+		for j, fr := range freqs {
+			lvl := toneLevel(heard, f.rate, fr)
+			if i != j && lvl < 0.1 {
+				t.Errorf("party %d does not hear party %d (%.0f Hz): %.2f", i, j, fr, lvl)
+			}
+			if i == j && lvl > 0.05 {
+				t.Errorf("party %d hears itself: %.2f", i, lvl)
+			}
+		}
+		if lvl := toneLevel(heard, f.rate, 2500); lvl > 0.05 {
+			t.Errorf("party %d hears the listener: %.2f", i, lvl)
+		}
+	}
+	heard := lrec.take()
+	for j, fr := range freqs {
+		if lvl := toneLevel(heard, 8000, fr); lvl < 0.1 {
+			t.Errorf("listener does not hear party %d: %.2f", j, lvl)
+		}
+	}
+	removeListener()
+	removeListener()
+	if n := m.Parties(); n != 3 {
+		t.Errorf("%d parties after removing the listener", n)
+	}
+}
+
+type farEnd struct {
+	rec  *recorder
+	rate int
+}
