@@ -80,6 +80,33 @@ recordings:
 limits:
   max_calls: 50
   drain_timeout: 5s
+store:
+  driver: sqlite
+  dsn: %[8]s/records.db
+  node: e2e
+  retention_days: 30
+  queue_size: 1024
+  batch_size: 64
+  overflow_wait: 10ms
+asr:
+  default: sphinx
+  languages: {en: sphinx}
+  fallback: ""
+  latency_budget: 1s
+  queue: 2s
+  min_silence: 600ms
+  result_timeout: 3s
+  min_confidence: 0.05
+  partials: false
+  sphinx:
+    enabled: true
+    acoustic_model: /usr/share/pocketsphinx/model/en-us/en-us
+    dictionary: /usr/share/pocketsphinx/model/en-us/cmudict-en-us.dict
+    language_model: /usr/share/pocketsphinx/model/en-us/en-us.lm.bin
+    language: en-US
+    pool_size: 1
+    preload: 0
+  vosk: []
 sip:
   listen: [udp:127.0.0.1:%[1]d, tcp:127.0.0.1:%[1]d]
   public_address: 127.0.0.1

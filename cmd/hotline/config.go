@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-ivr/hotline/api"
 	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/store"
 )
 
 // Config is the whole engine configuration: the YAML file, then flags on top. Every
@@ -35,6 +36,10 @@ type Config struct {
 	API        APIConfig        `yaml:"api"`
 	Recordings RecordingsConfig `yaml:"recordings"`
 	Limits     LimitsConfig     `yaml:"limits"`
+	// Store is where call records go: SQLite in data_dir by default.
+	Store store.Config `yaml:"store"`
+	// ASR is speech recognition: PocketSphinx built in, Vosk-protocol servers.
+	ASR ASRConfig `yaml:"asr"`
 }
 
 // APIConfig is the REST API and wallboard section.
@@ -171,6 +176,7 @@ func DefaultConfig() Config {
 		TTS:     TTSConfig{Speed: 160},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		DataDir: "data",
+		ASR:     defaultASRConfig(),
 		Limits:  LimitsConfig{DrainTimeout: Duration{30 * time.Second}},
 	}
 }
@@ -226,6 +232,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := media.ParseLatch(c.RTP.Symmetric); err != nil {
 		bad("rtp.symmetric: %v", err)
+	}
+	if err := c.Store.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.ASR.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.DataDir == "" {
 		bad("data_dir: a directory is required")

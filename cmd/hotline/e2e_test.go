@@ -187,6 +187,7 @@ func startEngine(t *testing.T, o engineOptions) *testEngine {
 	}
 	cfg.TTS.CacheDir = promptCacheDir
 	cfg.DataDir = t.TempDir()
+	cfg.ASR.Sphinx.Preload = 0 // decoders load on first use: most tests speak no words
 	cfg.API.Tokens = []api.TokenConfig{{Name: "e2e", Role: "admin", Token: testAPIToken}}
 	if o.drain > 0 {
 		cfg.Limits.DrainTimeout = Duration{o.drain}

@@ -24,6 +24,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newVersionCmd(), newFlowCmd(), newLoadtestCmd(), newStaffingCmd())
+	root.AddCommand(newServeCmd(), newVersionCmd(), newFlowCmd(), newLoadtestCmd(), newStaffingCmd(), newCallsCmd())
 	return root
 }

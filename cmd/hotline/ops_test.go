@@ -11,7 +11,7 @@ import (
 )
 
 // TestDrainOnSIGTERM: the first SIGTERM turns /readyz to 503 and refuses new calls
-// with 503 and Retry-After, while the call in progress goes on until its caller hangs
+// with 503 and Retry-After (and a call record), while the call in progress goes on until its caller hangs
 // up; then the engine stops by itself, long before the drain timeout.
 func TestDrainOnSIGTERM(t *testing.T) {
 	te := startEngine(t, engineOptions{flow: "wait", drain: 2 * time.Minute})
@@ -53,6 +53,11 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if code, _ := apiGet(t, te.httpURL("/api/v1/calls/"+id), testAPIToken); code != 200 {
 		t.Errorf("the call in progress is gone from the API while draining (%d)", code)
 	}
+	// The refused call has its durable record too.
+	waitFor(t, 10*time.Second, "the refused call's record", func() bool {
+		code, body := apiGet(t, te.httpURL("/api/v1/records?disposition=rejected"), testAPIToken)
+		return code == 200 && strings.Contains(body, `"hangup_cause":"draining"`)
+	})
 	<-live
 	select {
 	case err := <-te.done:

@@ -27,6 +27,7 @@ import (
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/store"
 	"github.com/hotline-ivr/hotline/tts"
 )
 
@@ -156,6 +157,8 @@ type engine struct {
 	flows      *flowSet
 	board      *switchboard
 	recordings *recordings
+	records    *records
+	asr        io.Closer // the speech recognizers' decoder pools and connections
 	api        *api.Server
 	audit      io.Closer // the API's audit log file, nil when it logs to slog
 	http       *http.Server
@@ -174,6 +177,16 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 	e.board = newSwitchboard(cfg.Limits.MaxCalls)
 	e.recordings = &recordings{dir: cfg.recordingsDir(), log: log}
+	var err error
+	if e.records, err = openRecords(context.Background(), cfg, e.reg, log); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			e.records.close()
+		}
+	}()
 
 	backend, err := tts.NewEspeak(tts.WithEspeakPath(cfg.TTS.EspeakPath), tts.WithSpeed(cfg.TTS.Speed))
 	if err != nil {
@@ -187,13 +200,25 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	recognizer, asrCloser, err := newRecognizer(cfg.ASR, e.reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("speech recognition: %w", err)
+	}
+	e.asr = asrCloser
+	defer func() {
+		if !ok && asrCloser != nil {
+			_ = asrCloser.Close()
+		}
+	}()
 	understanding := flowtest.NLU{} // package nlu, trained per flow on its intents
 	e.runtime = ivr.New(e.prompts,
 		ivr.WithLogger(log),
 		ivr.WithMetrics(ivrMetrics),
+		ivr.WithRecognizer(recognizer),
 		ivr.WithClassifier(understanding),
 		ivr.WithSentiment(understanding),
 		ivr.WithRecorder(e.recordings),
+		ivr.WithTickets(ticketStore{e.records.writer}),
 		ivr.WithTransferer(&transferer{}),
 		ivr.WithObserver(e.observe),
 	)
@@ -237,6 +262,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	mux.Handle("/", e.api)
 	e.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	ok = true
 	return e, nil
 }
 
@@ -249,6 +275,8 @@ func (e *engine) newAPI() error {
 		api.WithReadiness(e.board),
 		api.WithWallboard(e),
 	}
+	sa := storeAPI{s: e.records.store, recDir: e.recordings.dir}
+	opts = append(opts, api.WithRecords(sa), api.WithTickets(sa), api.WithSurveys(sa))
 	tokens, err := api.NewTokens(e.cfg.API.Tokens)
 	if err != nil {
 		return fmt.Errorf("api.tokens: %w", err)
@@ -284,6 +312,11 @@ func (e *engine) Wallboard(context.Context) (api.WallboardData, error) {
 
 // observe follows each call through its flow for the live call list.
 func (e *engine) observe(st ivr.Step) {
+	if !st.Done {
+		e.records.event(st.CallID, store.KindNode, st.Node, st.Type)
+	} else if st.Err != nil {
+		e.records.event(st.CallID, store.KindError, st.Node, st.Err.Error())
+	}
 	if st.Done || st.Section {
 		if st.Type == "queue" && st.Done {
 			e.board.update(st.CallID, func(a *api.ActiveCall) { a.Stage, a.Queue, a.Agent = api.StageIVR, "", "" })
@@ -301,44 +334,64 @@ func (e *engine) observe(st ivr.Step) {
 // handleCall runs a call through the default flow, from INVITE to its record.
 func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
 	log := c.Logger()
+	info := c.Info()
+	rec := store.CallRecord{ID: info.CallID, StartedAt: time.Now(), Direction: store.DirectionInbound,
+		Caller: info.Caller, Called: info.Called, Trunk: info.Trunk, Transport: info.Transport, Codec: c.Codec()}
+	var refuse string
 	switch {
 	case e.board.draining.Load():
-		log.Info("call refused: draining")
-		_ = c.Reject(ctx, 503)
-		return
+		refuse = "draining"
 	case e.board.full():
-		log.Warn("call refused: max_calls reached", "max_calls", e.cfg.Limits.MaxCalls)
+		refuse = "max_calls"
+	}
+	if refuse != "" {
+		log.Info("call refused", "reason", refuse, "status", 503)
 		_ = c.Reject(ctx, 503)
+		rec.EndedAt, rec.Disposition = time.Now(), store.DispositionRejected
+		rec.HangupCause, rec.HangupSide = refuse, store.HangupEngine
+		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
 		return
 	}
 	f := e.flows.get("")
-	info := c.Info()
+	rec.Flow, rec.FlowVersion = f.Name, f.Version
+	e.records.submit(rec.ID, store.StartCall{Record: rec})
 	lc := &liveCall{
 		info: api.ActiveCall{ID: info.CallID, Direction: "inbound", Caller: info.Caller, Called: info.Called,
-			Trunk: info.Trunk, Transport: info.Transport, Source: info.Source.String(), StartedAt: time.Now(),
+			Trunk: info.Trunk, Transport: info.Transport, Source: info.Source.String(), StartedAt: rec.StartedAt,
 			Stage: api.StageIVR, Flow: f.Name, FlowVersion: f.Version},
-		codec:  c.Codec,
-		hangup: func(ctx context.Context, _ string) error { return c.Hangup(ctx) },
+		codec: c.Codec,
+		hangup: func(ctx context.Context, reason string) error {
+			e.records.event(info.CallID, store.KindNote, "hangup", "by the API: "+reason)
+			return c.Hangup(ctx)
+		},
 	}
 	defer e.board.add(lc)()
 
-	var rec *callRecording
+	var recording *callRecording
 	if e.cfg.Recordings.Calls {
 		var err error
-		if rec, err = e.recordings.startCallRecording(c.Media(), info.CallID); err != nil {
+		if recording, err = e.recordings.startCallRecording(c.Media(), info.CallID); err != nil {
 			log.Warn("call recording not started", "error", err)
 		}
 	}
 	res := e.runtime.Run(ctx, c, f)
-	if rec != nil {
-		name, err := rec.stop()
+	_ = c.Hangup(context.Background()) // no-op when the flow or the caller already did
+	if recording != nil {
+		name, err := recording.stop()
 		if err != nil {
 			log.Warn("call recording failed", "error", err)
 		} else {
-			log.Info("call recorded", "file", name)
+			rec.Recordings = append(rec.Recordings, name)
 		}
 	}
-	_ = res
+	rec.EndedAt = time.Now()
+	rec.AnsweredAt = c.AnsweredAt()
+	rec.Codec = c.Codec()
+	rec.HangupCause = c.Cause()
+	rec.HangupSide = hangupSide(rec.HangupCause)
+	finishRecord(&rec, res, c.Media().Quality())
+	ops := append([]store.Op{store.FinishCall{Record: rec}}, surveyOps(rec.ID, rec.EndedAt, res)...)
+	e.records.submit(rec.ID, ops...)
 }
 
 // listen binds the SIP and HTTP sockets.
@@ -453,6 +506,10 @@ func (e *engine) reload() {
 
 func (e *engine) close() {
 	e.sip.Close()
+	defer e.records.close() // after the calls: their records are the last writes
+	if e.asr != nil {
+		defer e.asr.Close()
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = e.api.Close()
