@@ -12,7 +12,7 @@ RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev libpocketsphinx-dev 
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox pocketsphinx-testdata prometheus postgresql chromium
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean
+.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-capacity loadtest
 
 all: build
 
@@ -55,3 +55,19 @@ test: go-check deps-test fmt-check vet
 
 clean:
 	rm -rf bin
+
+## bench: per-packet and per-frame micro-benchmarks (codecs, RTP, jitter buffer, bridge, SRTP)
+bench: go-check deps-run
+	$(GO) test -run '^$$' -bench . -benchmem ./media/... ./store/
+
+## bench-asr: speech recognition accuracy and real-time factor (PocketSphinx, espeak-ng voices)
+bench-asr: go-check deps-test
+	$(GO) test -run '^$$' -bench Recognize -benchtime 1x ./asr/sphinx
+
+## bench-capacity: concurrent calls one host holds (engine on CPU 0, generator on CPU 1)
+bench-capacity: go-check deps-test
+	bench/capacity.sh
+
+## loadtest: 100 concurrent scripted callers against `make run` on 127.0.0.1:5060 for 60 s
+loadtest: build
+	./$(BIN) loadtest 127.0.0.1:5060 -n 100 --rate 20 --duration 60s --html bench/results/loadtest.html

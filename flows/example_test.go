@@ -10,7 +10,12 @@ import (
 // Load a flow and walk it from Start the way the runtime does, for a caller who
 // presses 1 at the menu and hears every prompt to the end.
 func ExampleLoad() {
-	flow, err := flows.Load("hotline.yaml")
+	env, err := flows.LoadEnv("env.yaml") // binds the queues, endpoints and calendars flows name
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	flow, err := flows.Load("hotline.yaml", flows.WithEnv(env))
 	if err != nil {
 		fmt.Println(err) // every problem, one "file:line:col: message" per line
 		return

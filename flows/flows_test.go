@@ -194,7 +194,11 @@ func TestSample(t *testing.T) {
 		t.Errorf("main_menu branch %v routes %v", menu.Branch, menu.Routes)
 	}
 	// The disk copy and the embedded copy are the same file.
-	disk, err := Load("hotline.yaml")
+	env, err := LoadEnv("env.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk, err := Load("hotline.yaml", WithEnv(env))
 	if err != nil || disk.Version != f.Version {
 		t.Errorf("disk copy: %v, version %v vs %v", err, disk, f.Version)
 	}

@@ -99,7 +99,8 @@ func TestHostileInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
 			_, err := Parse(nil, "f.yaml", []byte(tt.src))
-			if d := time.Since(start); d > 2*time.Second {
+			// An exponential blow-up takes hours; a loaded 2-core CI box takes seconds.
+			if d := time.Since(start); d > time.Minute {
 				t.Errorf("took %v", d)
 			}
 			errs, _ := err.(Errors)

@@ -27,9 +27,14 @@ import (
 //go:embed *.yaml
 var Samples embed.FS
 
-// Sample returns the embedded hotline.yaml flow. It is tested to load without errors.
+// Sample returns the embedded hotline.yaml flow, loaded against the embedded
+// env.yaml (which binds its queue). It is tested to load without errors.
 func Sample() (*Flow, error) {
-	return LoadFS(Samples, "hotline.yaml")
+	env, err := LoadEnvFS(Samples, "env.yaml")
+	if err != nil {
+		return nil, err
+	}
+	return LoadFS(Samples, "hotline.yaml", WithEnv(env))
 }
 
 // Load reads and parses the flow file at path (see Parse). A file that cannot be read

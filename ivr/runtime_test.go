@@ -49,10 +49,12 @@ func TestSampleFlow(t *testing.T) {
 			path: "welcome>main_menu>support>goodbye>end", disp: DispositionResolved, vars: "2",
 		},
 		{
+			// No ACD is wired here: the queue node takes its error outcome, the
+			// flow's apology (the engine's e2e tests queue for real).
 			name: "agent",
 			keys: map[time.Duration]string{afterMenu: "0"},
-			said: []string{welcome, menu.Prompt, sayText(t, f, "agent"), goodbye},
-			path: "welcome>main_menu>agent>goodbye>end", disp: DispositionResolved, vars: "0",
+			said: []string{welcome, menu.Prompt, sayText(t, f, "apology")},
+			path: "welcome>main_menu>agent>apology>hangup_unresolved", disp: DispositionUnresolved, vars: "0",
 		},
 		{
 			name: "no input twice",

@@ -111,6 +111,34 @@ sip:
   listen: [udp:127.0.0.1:%[1]d, tcp:127.0.0.1:%[1]d]
   public_address: 127.0.0.1
   user_agent: hotline-e2e/1
+  inbound:
+    trusted: ["127.0.0.0/8", "::1/128"]
+    allow_unknown: false
+    realm: e2e-trunks
+    trunks: []
+  routes:
+    - {number: "!", flow: wait}
+  guard:
+    invite: {rate: 100, burst: 200}
+    register: {rate: 5, burst: 20}
+    other: {rate: 50, burst: 100}
+    ban_time: 10m
+    max_auth_failures: 10
+    exempt: ["127.0.0.0/8"]
+    max_calls: 100
+    max_cps: 50
+    block_scanners: true
+    scanner_agents: [evil-scanner]
+    max_sources: 1000
+  tls: {cert_file: "", key_file: ""}
+  realm: e2e
+  users:
+    "1001": {password: agent-secret-1001}
+acd:
+  file: ""
+  music_on_hold: ""
+  hold_prompt_every: 20s
+  whisper_voice: en-us
 http:
   listen: 127.0.0.1:%[2]d
 rtp:

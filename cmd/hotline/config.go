@@ -17,6 +17,8 @@ import (
 
 	"github.com/hotline-ivr/hotline/api"
 	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
 )
 
@@ -40,6 +42,8 @@ type Config struct {
 	Store store.Config `yaml:"store"`
 	// ASR is speech recognition: PocketSphinx built in, Vosk-protocol servers.
 	ASR ASRConfig `yaml:"asr"`
+	// ACD is the human queues: agents, queues, hold music.
+	ACD ACDConfig `yaml:"acd"`
 }
 
 // APIConfig is the REST API and wallboard section.
@@ -92,6 +96,53 @@ type SIPConfig struct {
 	PublicAddress string `yaml:"public_address"`
 	// UserAgent is the Server/User-Agent header value. Default: "hotline/<version>".
 	UserAgent string `yaml:"user_agent"`
+	// Inbound says who may call in: trunks matched by source address, host or digest
+	// credentials, and trusted sources. Default: loopback only.
+	Inbound sip.InboundConfig `yaml:"inbound"`
+	// Routes send called numbers to flows (first match wins; no match: 404).
+	// Default: none, every call runs flows.default.
+	Routes []sip.RouteConfig `yaml:"routes"`
+	// Guard is the flood guard: per-source rates, bans, call and CPS limits.
+	// Default: on, with loopback exempt.
+	Guard guard.Config `yaml:"guard"`
+	// TLS is the certificate of tls: listeners (reloaded on SIGHUP).
+	TLS sip.TLSConfig `yaml:"tls"`
+	// Realm is the digest realm of agent phones' registrations. Default: "hotline".
+	Realm string `yaml:"realm"`
+	// Users are the agents' phones: SIP username (the agent's extension) to
+	// credentials. With any, hotline is the phones' registrar.
+	Users map[string]SIPUser `yaml:"users"`
+}
+
+// SIPUser is one phone's digest credentials: a password, or the HA1 hashes so the
+// configuration need not hold the password.
+type SIPUser struct {
+	Password  string `yaml:"password"`
+	HA1MD5    string `yaml:"ha1_md5"`
+	HA1SHA256 string `yaml:"ha1_sha256"`
+}
+
+// realm is the digest realm of registrations.
+func (c SIPConfig) realm() string {
+	if c.Realm != "" {
+		return c.Realm
+	}
+	return "hotline"
+}
+
+// ACDConfig is the human queues section.
+type ACDConfig struct {
+	// File holds the agents and queues (see acd/testdata/acd.yaml). Default: the
+	// built-in queues care, billing and complaints, no agents.
+	File string `yaml:"file"`
+	// MusicOnHold is a WAV file looped while callers wait. Default: a built-in tune.
+	MusicOnHold string `yaml:"music_on_hold"`
+	// HoldPromptEvery is how often a queue node's hold prompt interrupts the music.
+	// Default: 30s.
+	HoldPromptEvery Duration `yaml:"hold_prompt_every"`
+	// WhisperVoice speaks the whisper (queue, intent) to an agent before the
+	// caller is connected, on queues with whisper: true. Default: en-us.
+	WhisperVoice string `yaml:"whisper_voice"`
 }
 
 // HTTPConfig is the HTTP listener section (health, metrics).
@@ -177,6 +228,7 @@ func DefaultConfig() Config {
 		Log:     LogConfig{Level: "info", Format: "text"},
 		DataDir: "data",
 		ASR:     defaultASRConfig(),
+		ACD:     ACDConfig{HoldPromptEvery: Duration{30 * time.Second}, WhisperVoice: "en-us"},
 		Limits:  LimitsConfig{DrainTimeout: Duration{30 * time.Second}},
 	}
 }
@@ -206,9 +258,21 @@ func (c *Config) Validate() error {
 		bad("sip.listen: at least one listen address is required")
 	}
 	for _, l := range c.SIP.Listen {
-		if _, err := parseListen(l); err != nil {
+		la, err := parseListen(l)
+		if err != nil {
 			bad("sip.listen: %v", err)
+		} else if la.transport == "tls" && (c.SIP.TLS.CertFile == "" || c.SIP.TLS.KeyFile == "") {
+			bad("sip.listen: %q needs sip.tls.cert_file and sip.tls.key_file", l)
 		}
+	}
+	if err := sip.ValidateInbound(c.SIP.Inbound); err != nil {
+		bad("sip.inbound: %v", err)
+	}
+	if _, err := sip.NewRouter(c.SIP.Routes); err != nil {
+		bad("sip.routes: %v", err)
+	}
+	if c.ACD.HoldPromptEvery.Duration <= 0 {
+		bad("acd.hold_prompt_every: must be positive")
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen: %q: %v", c.HTTP.Listen, err)
@@ -274,8 +338,8 @@ type listenAddr struct{ transport, addr string }
 
 func parseListen(s string) (listenAddr, error) {
 	transport, addr, ok := strings.Cut(s, ":")
-	if !ok || (transport != "udp" && transport != "tcp") {
-		return listenAddr{}, fmt.Errorf("%q: want udp:host:port or tcp:host:port", s)
+	if !ok || (transport != "udp" && transport != "tcp" && transport != "tls") {
+		return listenAddr{}, fmt.Errorf("%q: want udp:host:port, tcp:host:port or tls:host:port", s)
 	}
 	if _, port, err := net.SplitHostPort(addr); err != nil {
 		return listenAddr{}, fmt.Errorf("%q: %v", s, err)

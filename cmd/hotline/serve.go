@@ -27,6 +27,7 @@ import (
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
 	"github.com/hotline-ivr/hotline/tts"
 )
@@ -159,6 +160,9 @@ type engine struct {
 	recordings *recordings
 	records    *records
 	asr        io.Closer // the speech recognizers' decoder pools and connections
+	people     *people   // the ACD, the agents' registrar and phones
+	acdAPI     acdAPI
+	guard      *guard.Guard
 	api        *api.Server
 	audit      io.Closer // the API's audit log file, nil when it logs to slog
 	http       *http.Server
@@ -210,6 +214,14 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 			_ = asrCloser.Close()
 		}
 	}()
+	if e.people, err = newPeople(cfg, e.records, e.reg, log); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if !ok {
+			e.people.close()
+		}
+	}()
 	understanding := flowtest.NLU{} // package nlu, trained per flow on its intents
 	e.runtime = ivr.New(e.prompts,
 		ivr.WithLogger(log),
@@ -219,6 +231,8 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		ivr.WithSentiment(understanding),
 		ivr.WithRecorder(e.recordings),
 		ivr.WithTickets(ticketStore{e.records.writer}),
+		ivr.WithQueue(e.people.queue),
+		ivr.WithQueueInfo(e.people.queue),
 		ivr.WithTransferer(&transferer{}),
 		ivr.WithObserver(e.observe),
 	)
@@ -239,7 +253,8 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, err
 	}
 
-	scfg := sip.Config{Host: cfg.SIP.PublicAddress, UserAgent: cfg.SIP.UserAgent, Codecs: codec.Builtin()}
+	scfg := sip.Config{Host: cfg.SIP.PublicAddress, UserAgent: cfg.SIP.UserAgent, Codecs: codec.Builtin(),
+		Inbound: cfg.SIP.Inbound, TLS: cfg.SIP.TLS}
 	for _, l := range cfg.SIP.Listen {
 		la, _ := parseListen(l)
 		scfg.Listen = append(scfg.Listen, sip.Listen{Transport: la.transport, Addr: la.addr})
@@ -247,8 +262,35 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	if cfg.RTP.PublicAddress != "" {
 		scfg.MediaIP = netip.MustParseAddr(cfg.RTP.PublicAddress)
 	}
-	e.sip, err = sip.NewServer(scfg, e.media, sip.HandlerFunc(e.handleCall), sip.WithLogger(log), sip.WithRegistry(e.reg))
+	if len(cfg.SIP.Routes) > 0 {
+		router, err := sip.NewRouter(cfg.SIP.Routes)
+		if err != nil {
+			e.media.Close()
+			return nil, fmt.Errorf("sip.routes: %w", err)
+		}
+		scfg.Route = router.Route
+	}
+	if e.guard, err = guard.New(cfg.SIP.Guard, guard.WithRegistry(e.reg), guard.WithLogger(log)); err != nil {
+		e.media.Close()
+		return nil, fmt.Errorf("sip.guard: %w", err)
+	}
+	scfg.Guard = e.guard
+	sipOpts := []sip.Option{sip.WithLogger(log), sip.WithRegistry(e.reg)}
+	regOpt, err := e.people.registrarOption(cfg, e.reg, log)
 	if err != nil {
+		e.media.Close()
+		return nil, err
+	}
+	if regOpt != nil {
+		sipOpts = append(sipOpts, regOpt)
+	}
+	e.sip, err = sip.NewServer(scfg, e.media, sip.HandlerFunc(e.handleCall), sipOpts...)
+	if err != nil {
+		e.media.Close()
+		return nil, err
+	}
+	if err := e.people.ringAgents(e.sip, e.prompts, cfg.ACD, log); err != nil {
+		e.sip.Close()
 		e.media.Close()
 		return nil, err
 	}
@@ -275,6 +317,9 @@ func (e *engine) newAPI() error {
 		api.WithReadiness(e.board),
 		api.WithWallboard(e),
 	}
+	opts = append(opts, api.WithBans(bansAPI{e.guard}))
+	e.acdAPI = newACDAPI(e.people.acd, e.people.acdCfg)
+	opts = append(opts, api.WithQueues(e.acdAPI), api.WithAgents(e.acdAPI))
 	sa := storeAPI{s: e.records.store, recDir: e.recordings.dir}
 	opts = append(opts, api.WithRecords(sa), api.WithTickets(sa), api.WithSurveys(sa))
 	tokens, err := api.NewTokens(e.cfg.API.Tokens)
@@ -306,8 +351,12 @@ func (e *engine) newAPI() error {
 }
 
 // Wallboard samples what the wallboard shows.
-func (e *engine) Wallboard(context.Context) (api.WallboardData, error) {
-	return api.WallboardData{Calls: e.board.counts()}, nil
+func (e *engine) Wallboard(ctx context.Context) (api.WallboardData, error) {
+	qs, agents, err := e.acdAPI.wallboard(ctx)
+	if err != nil {
+		return api.WallboardData{}, err
+	}
+	return api.WallboardData{Calls: e.board.counts(), Queues: qs, Agents: agents}, nil
 }
 
 // observe follows each call through its flow for the live call list.
@@ -352,7 +401,15 @@ func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
 		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
 		return
 	}
-	f := e.flows.get("")
+	f := e.flows.get(info.Flow) // the route's flow, else flows.default
+	if f == nil {
+		log.Warn("call refused: its route names a flow that is not loaded", "flow", info.Flow, "status", 404)
+		_ = c.Reject(ctx, 404)
+		rec.EndedAt, rec.Disposition = time.Now(), store.DispositionFailed
+		rec.HangupCause, rec.HangupSide, rec.Flow = "no_flow", store.HangupEngine, info.Flow
+		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
+		return
+	}
 	rec.Flow, rec.FlowVersion = f.Name, f.Version
 	e.records.submit(rec.ID, store.StartCall{Record: rec})
 	lc := &liveCall{
@@ -492,6 +549,11 @@ func (e *engine) startDrain() <-chan time.Time {
 
 // reload loads the flows again (SIGHUP); calls in progress keep their flow.
 func (e *engine) reload() {
+	if e.cfg.SIP.TLS.CertFile != "" {
+		if err := e.sip.ReloadCertificate(); err != nil {
+			e.log.Warn("TLS certificate reload failed; the old one stays", "error", err)
+		}
+	}
 	if _, err := e.flows.Reload(context.Background()); err != nil {
 		e.log.Warn("flow reload refused; the old flows keep serving", "error", err)
 		return
@@ -507,6 +569,7 @@ func (e *engine) reload() {
 func (e *engine) close() {
 	e.sip.Close()
 	defer e.records.close() // after the calls: their records are the last writes
+	defer e.people.close()
 	if e.asr != nil {
 		defer e.asr.Close()
 	}

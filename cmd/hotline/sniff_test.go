@@ -392,7 +392,10 @@ func requireAudio(t testing.TB, caps []capturedPacket, want audioCheck) []heardP
 	if median < 18*time.Millisecond || median > 22*time.Millisecond {
 		t.Errorf("median gap between RTP packets %v, want 20 ms", median)
 	}
-	if onGrid*4 < n*3 {
+	// Half on the grid: a stream sent in bursts has almost none there, while a loaded
+	// 2-core CI box that delays the engine's clock for a moment (it then catches up,
+	// so the first packets sit late) still keeps most of them.
+	if onGrid*2 < n {
 		var b strings.Builder
 		for k, o := range offsets {
 			fmt.Fprintf(&b, " %d:%+.0f", offsetIdx[k], float64(o-ref)/float64(time.Millisecond))

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
 )
@@ -41,6 +43,14 @@ func TestStaffingCommand(t *testing.T) {
 	fewer := staffing(t, "--calls", "100", "--interval", "30m", "--aht", "3m", "--within", "20s", "--agents", strconv.Itoa(r.Agents-1))
 	if fewer.SL >= 0.8 {
 		t.Errorf("%d agents already reach %.3f: %d is not the fewest", r.Agents-1, fewer.SL, r.Agents)
+	}
+	// METRICS.md's check values.
+	if r.Agents != 14 || math.Round(r.SL*1000) != 888 || r.ASA.Round(100*time.Millisecond) != 7800*time.Millisecond {
+		t.Errorf("100 calls/30 min, AHT 180 s: %d agents, SL %.3f, ASA %v; METRICS.md says 14, 88.8 %%, 7.8 s", r.Agents, r.SL, r.ASA)
+	}
+	big := staffing(t, "--calls", "600", "--interval", "30m", "--aht", "4m")
+	if big.Agents != 87 || math.Round(big.SL*1000) != 811 {
+		t.Errorf("600 calls/30 min, AHT 240 s: %d agents, SL %.3f; METRICS.md says 87, 81.1 %%", big.Agents, big.SL)
 	}
 	var out bytes.Buffer
 	root := newRootCmd()

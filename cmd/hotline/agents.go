@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-ivr/hotline/acd"
+	"github.com/hotline-ivr/hotline/acd/telephony"
+	"github.com/hotline-ivr/hotline/api"
+	"github.com/hotline-ivr/hotline/media/bridge"
+	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/sip/auth"
+	"github.com/hotline-ivr/hotline/sip/guard"
+	"github.com/hotline-ivr/hotline/sip/registrar"
+)
+
+// defaultACD is the ACD configuration `hotline serve` runs with when acd.file is
+// not set: the queues the sample flows name, no agents (they come from a file or
+// the API), so a queued caller hears hold music until the queue's max wait and the
+// flow's timeout outcome.
+//
+//go:embed acd.yaml
+var defaultACD []byte
+
+// people is the human side of the engine: the ACD, the registrar the agents'
+// phones register with, and the SIP side that rings them.
+type people struct {
+	acd      *acd.Engine
+	acdCfg   *acd.Config
+	queue    *telephony.Queue
+	bindings *registrar.Memory // nil without SIP users
+	agents   *telephony.SIPAgents
+	unwatch  func()
+}
+
+// loadACD reads the ACD configuration: acd.file, or the built-in one.
+func loadACD(cfg ACDConfig) (*acd.Config, error) {
+	if cfg.File != "" {
+		c, err := acd.LoadConfig(cfg.File)
+		if err != nil {
+			return nil, fmt.Errorf("acd.file: %w", err)
+		}
+		return c, nil
+	}
+	c, err := acd.ParseConfig("built-in acd.yaml", defaultACD)
+	if err != nil {
+		return nil, fmt.Errorf("built-in ACD configuration: %w", err)
+	}
+	return c, nil
+}
+
+// newPeople builds the ACD, with its queue event log in the call records, and the
+// flow's queue node on top of it.
+func newPeople(cfg Config, recs *records, reg prometheus.Registerer, log *slog.Logger) (*people, error) {
+	ac, err := loadACD(cfg.ACD)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := acd.NewEngine(acd.WithConfig(ac), acd.WithEventLog(acdLog{w: recs.writer, s: recs.store}),
+		acd.WithLogger(log), acd.WithRegistry(reg), acd.WithNode(cfg.Store.Node))
+	if err != nil {
+		return nil, fmt.Errorf("start the ACD: %w", err)
+	}
+	music, err := bridge.NewMusic(cfg.ACD.MusicOnHold)
+	if err != nil {
+		_ = eng.Close()
+		return nil, fmt.Errorf("acd.music_on_hold: %w", err)
+	}
+	q, err := telephony.NewQueue(eng, telephony.WithMusic(music),
+		telephony.WithHoldPromptEvery(cfg.ACD.HoldPromptEvery.Duration), telephony.WithLogger(log))
+	if err != nil {
+		_ = eng.Close()
+		return nil, err
+	}
+	return &people{acd: eng, acdCfg: ac, queue: q}, nil
+}
+
+// registrarOption makes the SIP server the registrar of the agents' phones when
+// sip.users lists any; digest challenges are answered against them.
+func (p *people) registrarOption(cfg Config, reg prometheus.Registerer, log *slog.Logger) (sip.Option, error) {
+	if len(cfg.SIP.Users) == 0 {
+		return nil, nil
+	}
+	users := make(map[string]auth.UserConfig, len(cfg.SIP.Users))
+	for name, u := range cfg.SIP.Users {
+		users[name] = auth.UserConfig{Password: u.Password, HA1MD5: u.HA1MD5, HA1SHA256: u.HA1SHA256}
+	}
+	realm := cfg.SIP.realm()
+	static, err := auth.NewStaticUsers(realm, users)
+	if err != nil {
+		return nil, fmt.Errorf("sip.users: %w", err)
+	}
+	authn, err := auth.New(realm, static, auth.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("sip.users: %w", err)
+	}
+	if p.bindings, err = registrar.NewMemory(registrar.WithLogger(log)); err != nil {
+		return nil, err
+	}
+	return sip.WithRegistrar(sip.RegistrarConfig{Bindings: p.bindings, Auth: authn, Aliases: []string{"*"}}), nil
+}
+
+// ringAgents makes the agents reachable on their registered phones, once the SIP
+// server exists: the ACD rings them through it.
+func (p *people) ringAgents(srv *sip.Server, synth telephony.Synthesizer, cfg ACDConfig, log *slog.Logger) error {
+	if p.bindings == nil {
+		return nil
+	}
+	var err error
+	p.agents, err = telephony.NewSIPAgents(telephony.SIPConfig{Dialer: srv, Bindings: p.bindings, AOR: srv.AOR,
+		Synthesizer: synth, Voice: cfg.WhisperVoice, Logger: log})
+	if err != nil {
+		return err
+	}
+	p.unwatch = p.agents.Watch(p.bindings, p.acd, p.acd)
+	return nil
+}
+
+// close stops ringing agents and the ACD; the SIP server must be closed first.
+func (p *people) close() {
+	if p.unwatch != nil {
+		p.unwatch()
+	}
+	if p.agents != nil {
+		p.agents.Close()
+	}
+	_ = p.acd.Close()
+	if p.bindings != nil {
+		_ = p.bindings.Close()
+	}
+}
+
+// bansAPI adapts the flood guard to the API's ban list.
+type bansAPI struct{ g *guard.Guard }
+
+var _ api.Bans = bansAPI{}
+
+func (b bansAPI) Bans(ctx context.Context) ([]api.Ban, error) {
+	list, err := b.g.Bans(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.Ban, len(list))
+	for i, x := range list {
+		out[i] = api.Ban{Key: x.Key, Kind: x.Kind, Reason: x.Reason, Since: x.Since, Until: x.Until, Hits: x.Hits}
+	}
+	return out, nil
+}
+
+func (b bansAPI) Unban(ctx context.Context, key string) error {
+	if err := b.g.Unban(ctx, key); err != nil {
+		if errors.Is(err, guard.ErrNotFound) {
+			return fmt.Errorf("%w: %w", api.ErrNotFound, err)
+		}
+		return err
+	}
+	return nil
+}
+
+func (b bansAPI) UnbanAll(ctx context.Context) (int, error) { return b.g.UnbanAll(ctx) }
