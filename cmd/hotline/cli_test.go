@@ -134,6 +134,22 @@ sip:
   realm: e2e
   users:
     "1001": {password: agent-secret-1001}
+webrtc:
+  ice_servers: []
+  public_ips: []
+  port_min: 0
+  port_max: 0
+  udp_mux_port: 0
+  bind_ip: 127.0.0.1
+  include_loopback: true
+  ipv6: false
+  allowed_origins: []
+  ice_timeout: 15s
+  default_called: "100"
+  base_path: /rtc
+  wrap_up: 30s
+  agent_tokens: []
+  max_calls: 10
 acd:
   file: ""
   music_on_hold: ""

@@ -20,6 +20,7 @@ import (
 	"github.com/hotline-ivr/hotline/sip"
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
+	"github.com/hotline-ivr/hotline/webrtc"
 )
 
 // Config is the whole engine configuration: the YAML file, then flags on top. Every
@@ -44,6 +45,9 @@ type Config struct {
 	ASR ASRConfig `yaml:"asr"`
 	// ACD is the human queues: agents, queues, hold music.
 	ACD ACDConfig `yaml:"acd"`
+	// WebRTC is the browser endpoint: /call for callers, /agent for agents.
+	// Default: ICE on loopback only (bind_ip 127.0.0.1), for the quick start.
+	WebRTC webrtc.Config `yaml:"webrtc"`
 }
 
 // APIConfig is the REST API and wallboard section.
@@ -228,6 +232,7 @@ func DefaultConfig() Config {
 		Log:     LogConfig{Level: "info", Format: "text"},
 		DataDir: "data",
 		ASR:     defaultASRConfig(),
+		WebRTC:  webrtc.Config{BindIP: netip.MustParseAddr("127.0.0.1"), IncludeLoopback: true},
 		ACD:     ACDConfig{HoldPromptEvery: Duration{30 * time.Second}, WhisperVoice: "en-us"},
 		Limits:  LimitsConfig{DrainTimeout: Duration{30 * time.Second}},
 	}
@@ -302,6 +307,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.ASR.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.WebRTC.Validate(); err != nil {
+		bad("webrtc: %v", err)
 	}
 	if c.DataDir == "" {
 		bad("data_dir: a directory is required")

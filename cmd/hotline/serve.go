@@ -30,6 +30,7 @@ import (
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
 	"github.com/hotline-ivr/hotline/tts"
+	"github.com/hotline-ivr/hotline/webrtc"
 )
 
 func newServeCmd() *cobra.Command {
@@ -162,6 +163,7 @@ type engine struct {
 	asr        io.Closer // the speech recognizers' decoder pools and connections
 	people     *people   // the ACD, the agents' registrar and phones
 	acdAPI     acdAPI
+	rtc        *webrtc.Endpoint // browser callers and agents
 	guard      *guard.Guard
 	api        *api.Server
 	audit      io.Closer // the API's audit log file, nil when it logs to slog
@@ -300,7 +302,15 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		e.media.Close()
 		return nil, err
 	}
+	e.rtc, err = webrtc.New(cfg.WebRTC, e.media, e.handleBrowserCall, webrtc.WithLogger(log),
+		webrtc.WithRegistry(e.reg), webrtc.WithAgents(e.people.acd, nil))
+	if err != nil {
+		e.sip.Close()
+		e.media.Close()
+		return nil, fmt.Errorf("webrtc: %w", err)
+	}
 	mux := http.NewServeMux()
+	e.rtc.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	mux.Handle("/", e.api)
 	e.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -380,45 +390,85 @@ func (e *engine) observe(st ivr.Step) {
 	})
 }
 
-// handleCall runs a call through the default flow, from INVITE to its record.
+// leg is what runCall needs of a caller's leg, SIP or WebRTC.
+type leg interface {
+	ivr.Channel
+	Logger() *slog.Logger
+	Media() *media.Session
+	Codec() string
+	Cause() string
+	AnsweredAt() time.Time
+}
+
+// arrival is what the signalling layer knows of a new call.
+type arrival struct {
+	id, caller, called, trunk, transport, source, flow string
+	// reject refuses the call before it is answered: why is draining, max_calls or
+	// no_flow (a route names a flow that is not loaded).
+	reject func(ctx context.Context, why string) error
+}
+
+// handleCall runs a SIP call.
 func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
-	log := c.Logger()
 	info := c.Info()
-	rec := store.CallRecord{ID: info.CallID, StartedAt: time.Now(), Direction: store.DirectionInbound,
-		Caller: info.Caller, Called: info.Called, Trunk: info.Trunk, Transport: info.Transport, Codec: c.Codec()}
-	var refuse string
+	e.runCall(ctx, c, arrival{id: info.CallID, caller: info.Caller, called: info.Called, trunk: info.Trunk,
+		transport: info.Transport, source: info.Source.String(), flow: info.Flow,
+		reject: func(ctx context.Context, why string) error {
+			if why == "no_flow" {
+				return c.Reject(ctx, 404)
+			}
+			return c.Reject(ctx, 503)
+		}})
+}
+
+// handleBrowserCall runs a WebRTC call; the page's "to" picks the flow by name.
+func (e *engine) handleBrowserCall(ctx context.Context, c *webrtc.Call) {
+	flow := ""
+	if e.flows.get(c.Called()) != nil {
+		flow = c.Called()
+	}
+	e.runCall(ctx, c, arrival{id: c.ID(), caller: c.Caller(), called: c.Called(), transport: "webrtc",
+		source: c.Source(), flow: flow,
+		reject: func(ctx context.Context, why string) error { return c.Reject(ctx, why) }})
+}
+
+// runCall runs a call through its flow, from arrival to its record.
+func (e *engine) runCall(ctx context.Context, c leg, a arrival) {
+	log := c.Logger()
+	rec := store.CallRecord{ID: a.id, StartedAt: time.Now(), Direction: store.DirectionInbound,
+		Caller: a.caller, Called: a.called, Trunk: a.trunk, Transport: a.transport, Codec: c.Codec()}
+	refuse := func(why string, disp store.Disposition) {
+		_ = a.reject(ctx, why)
+		rec.EndedAt, rec.Disposition = time.Now(), disp
+		rec.HangupCause, rec.HangupSide = why, store.HangupEngine
+		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
+	}
 	switch {
 	case e.board.draining.Load():
-		refuse = "draining"
+		log.Info("call refused", "reason", "draining")
+		refuse("draining", store.DispositionRejected)
+		return
 	case e.board.full():
-		refuse = "max_calls"
-	}
-	if refuse != "" {
-		log.Info("call refused", "reason", refuse, "status", 503)
-		_ = c.Reject(ctx, 503)
-		rec.EndedAt, rec.Disposition = time.Now(), store.DispositionRejected
-		rec.HangupCause, rec.HangupSide = refuse, store.HangupEngine
-		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
+		log.Warn("call refused", "reason", "max_calls", "max_calls", e.cfg.Limits.MaxCalls)
+		refuse("max_calls", store.DispositionRejected)
 		return
 	}
-	f := e.flows.get(info.Flow) // the route's flow, else flows.default
+	f := e.flows.get(a.flow) // the route's flow, else flows.default
 	if f == nil {
-		log.Warn("call refused: its route names a flow that is not loaded", "flow", info.Flow, "status", 404)
-		_ = c.Reject(ctx, 404)
-		rec.EndedAt, rec.Disposition = time.Now(), store.DispositionFailed
-		rec.HangupCause, rec.HangupSide, rec.Flow = "no_flow", store.HangupEngine, info.Flow
-		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
+		log.Warn("call refused: its route names a flow that is not loaded", "flow", a.flow)
+		rec.Flow = a.flow
+		refuse("no_flow", store.DispositionFailed)
 		return
 	}
 	rec.Flow, rec.FlowVersion = f.Name, f.Version
 	e.records.submit(rec.ID, store.StartCall{Record: rec})
 	lc := &liveCall{
-		info: api.ActiveCall{ID: info.CallID, Direction: "inbound", Caller: info.Caller, Called: info.Called,
-			Trunk: info.Trunk, Transport: info.Transport, Source: info.Source.String(), StartedAt: rec.StartedAt,
+		info: api.ActiveCall{ID: a.id, Direction: "inbound", Caller: a.caller, Called: a.called,
+			Trunk: a.trunk, Transport: a.transport, Source: a.source, StartedAt: rec.StartedAt,
 			Stage: api.StageIVR, Flow: f.Name, FlowVersion: f.Version},
 		codec: c.Codec,
 		hangup: func(ctx context.Context, reason string) error {
-			e.records.event(info.CallID, store.KindNote, "hangup", "by the API: "+reason)
+			e.records.event(a.id, store.KindNote, "hangup", "by the API: "+reason)
 			return c.Hangup(ctx)
 		},
 	}
@@ -427,7 +477,7 @@ func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
 	var recording *callRecording
 	if e.cfg.Recordings.Calls {
 		var err error
-		if recording, err = e.recordings.startCallRecording(c.Media(), info.CallID); err != nil {
+		if recording, err = e.recordings.startCallRecording(c.Media(), a.id); err != nil {
 			log.Warn("call recording not started", "error", err)
 		}
 	}
@@ -568,6 +618,7 @@ func (e *engine) reload() {
 
 func (e *engine) close() {
 	e.sip.Close()
+	_ = e.rtc.Close()
 	defer e.records.close() // after the calls: their records are the last writes
 	defer e.people.close()
 	if e.asr != nil {
