@@ -54,6 +54,8 @@ type Metrics struct {
 	rtcpPadding, rtcpFirst, rtcpMalformed  prometheus.Counter
 	rtcpForeign                            prometheus.Counter
 
+	srtp srtpCounters // hotline_srtp_errors_total{reason} (srtp.go)
+
 	jitter prometheus.Histogram
 	mos    prometheus.Histogram
 	rtt    prometheus.Histogram
@@ -162,6 +164,9 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 		m.latches, m.sessions, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
 		m.latePackets, m.vadDropped, m.rtcpReceived, m.rtcpSent, m.rtcpSendErrors, m.jitter,
 		m.mos, m.rtt, NewUDPErrorsCollector("")}
+	srtpErrors, srtpChildren := newSRTPCounters()
+	m.srtp = srtpChildren
+	cs = append(cs, srtpErrors)
 	if ports != nil {
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "hotline_rtp_ports_in_use", Help: "RTP ports held by open media sessions.",

@@ -104,6 +104,15 @@ func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, s
 		s.handleRTCP(pkt, from, now, &st.rtcp, false)
 		return
 	}
+	p := s.params.Load()
+	if p != nil && p.srtp != nil {
+		n, err := p.srtp.rx.UnprotectRTP(pkt)
+		if err != nil {
+			s.srtpDrop(err, false)
+			return
+		}
+		pkt = pkt[:n]
+	}
 	var h rtp.Header
 	payload, err := h.Unmarshal(pkt)
 	if err != nil {
@@ -117,7 +126,6 @@ func (s *Session) handlePacket(pkt []byte, from netip.AddrPort, now time.Time, s
 		}
 		return
 	}
-	p := s.params.Load()
 	if p == nil {
 		s.garbage(m.beforeRemote)
 		return

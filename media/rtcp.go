@@ -44,6 +44,15 @@ func (s *Session) receiveRTCP() {
 func (s *Session) handleRTCP(pkt []byte, from netip.AddrPort, now time.Time, in *rtcp.Compound, onRTCPPort bool) {
 	m := s.eng.metrics
 	m.rtcpReceived.Inc()
+	p := s.params.Load()
+	if p != nil && p.srtp != nil {
+		n, err := p.srtp.rx.UnprotectRTCP(pkt)
+		if err != nil {
+			s.srtpDrop(err, true)
+			return
+		}
+		pkt = pkt[:n]
+	}
 	if err := in.Unmarshal(pkt); err != nil {
 		switch {
 		case errors.Is(err, rtcp.ErrTooShort):
@@ -61,7 +70,6 @@ func (s *Session) handleRTCP(pkt []byte, from netip.AddrPort, now time.Time, in 
 		}
 		return
 	}
-	p := s.params.Load()
 	if p == nil {
 		return // before the offer/answer: nothing to relate the report to
 	}
@@ -146,6 +154,9 @@ func (s *Session) sendReport(p *sessionParams, now time.Time, bye bool) {
 	}
 	n, err := out.MarshalTo(s.rtcpBuf)
 	m := s.eng.metrics
+	if err == nil && p.srtp != nil && s.tp == nil {
+		n, err = p.srtp.tx.ProtectRTCP(s.rtcpBuf, n) // RFC 3711 §3.4, in place
+	}
 	if err != nil {
 		m.rtcpSendErrors.Inc()
 		return

@@ -148,6 +148,13 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 	}
 	size := rtp.HeaderSize + plen
 	var err error
+	if p.srtp != nil {
+		// RFC 3711 §3.3: encrypt and authenticate in place, just before the write.
+		if size, err = p.srtp.tx.ProtectRTP(s.pkt, size); err != nil {
+			m.sendErrors.Inc()
+			return false
+		}
+	}
 	if s.tp != nil {
 		err = s.tp.transmit.WriteRTP(s.pkt[:size])
 	} else {

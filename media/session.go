@@ -66,6 +66,10 @@ type Params struct {
 	Send, Recv bool
 	// SignalingSource is the IP the SIP request came from, trusted by the latch policy.
 	SignalingSource netip.Addr
+	// SRTP, when set, protects the call's RTP and RTCP with these SDES keys (RFC 4568,
+	// srtp.go); nil sends and accepts plain RTP. Keys the same as the previous
+	// Configure's keep the crypto state (rollover counters, replay lists).
+	SRTP *SRTPKeys
 }
 
 // sessionParams is one Configure's result, immutable once published.
@@ -87,6 +91,9 @@ type sessionParams struct {
 	// goroutine), decoder, concealment and detectors (clock goroutine only). Carried
 	// over like enc.
 	play *playout
+	// srtp is the SRTP contexts for Params.SRTP, nil for plain RTP; carried over by
+	// every Configure that keeps the keys.
+	srtp *srtpState
 }
 
 // sameCodec compares codecs by what SDP negotiates rather than with ==, which would
@@ -307,6 +314,9 @@ func (s *Session) Configure(p Params) error {
 	remoteOK := p.Remote.IsValid() && !p.Remote.Addr().IsUnspecified() && p.Remote.Port() != 0
 	if s.tp != nil {
 		remoteOK = true // the carrier knows where the peer is
+		if p.SRTP != nil {
+			return errors.New("media: SDES-SRTP on a transport session (its carrier does DTLS-SRTP)")
+		}
 	}
 	sp := &sessionParams{
 		Params:          p,
@@ -349,6 +359,9 @@ func (s *Session) Configure(p Params) error {
 		if sameCodec(old.Codec, p.Codec) {
 			sp.enc, sp.play = old.enc, old.play
 		}
+	}
+	if err := configureSRTP(sp, old); err != nil {
+		return err
 	}
 	if sp.enc == nil {
 		enc, err := p.Codec.NewEncoder()

@@ -676,7 +676,12 @@ func (c *Call) configure(neg *sdp.Negotiated, send, expectRTP bool) error {
 	if ptime <= 0 {
 		ptime = c.srv.cfg.Ptime
 	}
+	keys, kerr := srtpKeys(neg) // SDES-SRTP (srtp.go); nil for plain RTP
+	if kerr != nil {
+		return kerr
+	}
 	p := media.Params{
+		SRTP:            keys,
 		Codec:           cd,
 		PayloadType:     neg.Codec.PT,
 		DTMFPayloadType: dtmfPT,

@@ -403,17 +403,24 @@ func (t *inTrunk) apply(info *Info) {
 	}
 }
 
-// inviteSRTP applies the trunk's SRTP policy to an initial INVITE; false means it
-// was refused (488) and answered. SDES keys travel in the SDP, so SRTP is refused
-// outside TLS. The media path does not do SRTP yet: a trunk that requires it gets
-// 488 for every call rather than a call in clear text.
+// inviteSRTP applies a trunk's "srtp: required" to an initial INVITE before the
+// offer is negotiated; false means it was refused (488) and answered. SDES keys
+// travel in the SDP, so SRTP is refused outside TLS; an INVITE without an offer is
+// refused too, since our offer in the 200 could not bind the caller to SRTP. The
+// offer itself is checked by the negotiation (srtp.go): plain RTP/AVP, or RTP/SAVP
+// without a usable a=crypto, gets 488 there.
 func (s *Server) inviteSRTP(req *gosip.Request, t *inTrunk, tx gosip.ServerTransaction, log interface{ Info(string, ...any) }) bool {
 	if t == nil || t.cfg.SRTP != SRTPRequired {
 		return true
 	}
-	why := "SDES-SRTP is not available yet"
-	if transportOf(req) != "tls" {
+	var why string
+	switch {
+	case transportOf(req) != "tls":
 		why = "SRTP requires TLS"
+	case len(req.Body()) == 0:
+		why = "SRTP requires an SDP offer"
+	default:
+		return true
 	}
 	s.sec.reject(rejectSRTP)
 	log.Info("INVITE rejected: SRTP required", "trunk", t.cfg.Name, "why", why)

@@ -126,7 +126,10 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			_ = s.respond(tx, req, 400, "Bad Request", nil, warning(399, s.cfg.Host, "Malformed SDP: "+err.Error()))
 			return
 		}
-		neg, err = sdp.Negotiate(offer, s.sdpConfig())
+		neg, err = sdp.Negotiate(offer, s.inviteSDPConfig(adm.trunk, req))
+		if err == nil {
+			err = answerCrypto(&neg) // SDES: our key for the answer (srtp.go)
+		}
 		if err != nil {
 			log.Info("INVITE rejected: no acceptable media", "error", err)
 			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))

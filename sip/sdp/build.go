@@ -113,6 +113,9 @@ func acceptedAudio(om *Media, n Negotiated, port uint16) Media {
 		dir = SendRecv
 	}
 	m.Attributes = append(m.Attributes, Attribute{Key: dir.String()})
+	if n.LocalCrypto != nil {
+		m.Attributes = append(m.Attributes, Attribute{Key: "crypto", Value: n.LocalCrypto.Value()})
+	}
 	return m
 }
 
@@ -211,6 +214,12 @@ func Offer(cfg Config, local netip.AddrPort, origin Origin, dir Direction) *Sess
 		dir = SendRecv
 	}
 	m.Attributes = append(m.Attributes, Attribute{Key: dir.String()})
+	if len(cfg.OfferCrypto) > 0 {
+		m.Proto = "RTP/SAVP" // RFC 4568 §3.1.3: SDES keys an SRTP profile
+		for _, c := range cfg.OfferCrypto {
+			m.Attributes = append(m.Attributes, Attribute{Key: "crypto", Value: c.Value()})
+		}
+	}
 	s.Media = []Media{m}
 	return s
 }

@@ -62,9 +62,18 @@ type Config struct {
 	// the peer states none. 0 means [DefaultPtime].
 	Ptime int
 	// Protos are the RTP profiles accepted on audio m-lines. Empty means
-	// "RTP/AVP" and "RTP/AVPF": the engine does not speak SRTP, so
-	// RTP/SAVP and WebRTC's UDP/TLS/RTP/SAVPF are refused with Warning 302.
+	// "RTP/AVP" and "RTP/AVPF": plain RTP, so RTP/SAVP and WebRTC's
+	// UDP/TLS/RTP/SAVPF are refused with Warning 302. A trunk that does
+	// SDES-SRTP lists "RTP/SAVP" (and "RTP/SAVPF") and sets CryptoSuites.
 	Protos []string
+	// CryptoSuites are the SDES suites (RFC 4568 §6.2 names) accepted on
+	// RTP/SAVP streams. An RTP/SAVP stream is accepted only with an a=crypto
+	// line of one of them ([Negotiated.Crypto]); none means no SRTP.
+	CryptoSuites []string
+	// OfferCrypto, when not empty, makes [Offer] offer RTP/SAVP with these
+	// a=crypto lines (our keys, one per suite, RFC 4568 §7.1.1), and
+	// [NegotiateAnswer] require the answer to accept one of them.
+	OfferCrypto []Crypto
 }
 
 // Validate reports every problem in the config at once (joined), or nil.
@@ -177,6 +186,14 @@ type Negotiated struct {
 	Ptime int
 	// MediaIndex is the index of the accepted m= line.
 	MediaIndex int
+	// Crypto is the peer's SDES key line for an RTP/SAVP stream (RFC 4568):
+	// as answerer the first offered line we support, as offerer the line the
+	// answer accepted. nil for plain RTP.
+	Crypto *Crypto
+	// LocalCrypto is our key line: as offerer the offered line the answer
+	// accepted (same tag); as answerer the caller sets it, with Crypto's tag
+	// and suite and a fresh key, before [Answer] writes it.
+	LocalCrypto *Crypto
 }
 
 // CanSend reports whether RTP should be sent at all: our direction
@@ -195,18 +212,22 @@ func (n Negotiated) CanSend() bool {
 // A re-offer in a re-INVITE (RFC 3264 §8) is negotiated the same way; the
 // result may change codec, address or direction (hold and resume).
 //
+// An RTP/SAVP stream (when cfg.Protos lists it) is accepted only with an
+// a=crypto line of one of cfg.CryptoSuites, the offerer's first such line
+// becoming [Negotiated.Crypto] (RFC 4568 §7.1.1).
+//
 // Errors are [*NegotiationError] values wrapping [ErrNoAudio],
-// [ErrNoCommonCodec] or [ErrAddress]; the caller answers 488 with the
-// error's Warning.
+// [ErrNoCommonCodec], [ErrNoCrypto] or [ErrAddress]; the caller answers 488
+// with the error's Warning.
 func Negotiate(offer *Session, cfg Config) (Negotiated, error) {
 	if offer == nil {
 		return Negotiated{}, negErr(ErrNoAudio, WarnMediaNotAvailable, "no offer")
 	}
 	codecs := cfg.codecs()
 	var (
-		sawAudio, sawProto bool
-		addrErr            error
-		offered            []string
+		sawAudio, sawProto, sawNoCrypto bool
+		addrErr                         error
+		offered                         []string
 	)
 	for i := range offer.Media {
 		m := &offer.Media[i]
@@ -216,6 +237,15 @@ func Negotiate(offer *Session, cfg Config) (Negotiated, error) {
 		sawAudio = true
 		if !cfg.acceptsProto(m.Proto) {
 			continue
+		}
+		var crypto *Crypto
+		if m.IsSecure() {
+			c, ok := chooseCrypto(m.Cryptos(), cfg.CryptoSuites)
+			if !ok {
+				sawNoCrypto = true
+				continue
+			}
+			crypto = &c
 		}
 		sawProto = true
 		formats := m.RTPFormats()
@@ -241,6 +271,7 @@ func Negotiate(offer *Session, cfg Config) (Negotiated, error) {
 			Hold:       their == SendOnly || their == Inactive || remote.Addr().IsUnspecified(),
 			Ptime:      m.Ptime(),
 			MediaIndex: i,
+			Crypto:     crypto,
 		}
 		if n.Ptime == 0 {
 			n.Ptime = cfg.ptime()
@@ -256,6 +287,8 @@ func Negotiate(offer *Session, cfg Config) (Negotiated, error) {
 	switch {
 	case !sawAudio:
 		return Negotiated{}, negErr(ErrNoAudio, WarnMediaNotAvailable, "no audio m-line with a non-zero port")
+	case !sawProto && sawNoCrypto:
+		return Negotiated{}, negErr(ErrNoCrypto, WarnIncompatibleTransport, "no supported SRTP crypto suite")
 	case !sawProto:
 		return Negotiated{}, negErr(ErrNoAudio, WarnIncompatibleTransport, "audio transport not supported")
 	case addrErr != nil:
@@ -357,12 +390,36 @@ func NegotiateAnswer(offer, answer *Session, cfg Config) (Negotiated, error) {
 		if rtcp, err := answer.RTCPAddr(am); err == nil {
 			n.RemoteRTCP = rtcp
 		}
+		if om.IsSecure() {
+			if !am.IsSecure() {
+				return Negotiated{}, negErr(ErrNoCrypto, WarnIncompatibleTransport, "answer dropped SRTP")
+			}
+			if !answeredCrypto(&n, om.Cryptos(), am.Cryptos()) {
+				return Negotiated{}, negErr(ErrNoCrypto, WarnIncompatibleTransport, "answer accepted no offered a=crypto")
+			}
+		}
 		return n, nil
 	}
 	if !sawAudio {
 		return Negotiated{}, negErr(ErrNoAudio, WarnMediaNotAvailable, "answer rejected every audio stream")
 	}
 	return Negotiated{}, negErr(ErrNoCommonCodec, WarnIncompatibleFormat, "answer chose no codec we offered")
+}
+
+// answeredCrypto finds the answer's a=crypto that accepts one of ours: same tag and
+// suite (RFC 4568 §7.1.2), with a usable key.
+func answeredCrypto(n *Negotiated, ours, theirs []Crypto) bool {
+	for _, t := range theirs {
+		for _, o := range ours {
+			if t.Tag == o.Tag && t.Suite == o.Suite {
+				if c, ok := chooseCrypto([]Crypto{t}, []string{o.Suite}); ok {
+					n.Crypto, n.LocalCrypto = &c, &o
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // chooseAnswered returns the first answered format that we offered (same
