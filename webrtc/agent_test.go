@@ -138,17 +138,17 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 	st := newAgentStack(t, desk)
 	_, page := startChromium(t, st.srv.URL+"/agent", wav)
 
-	page.waitJS(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
-	if err := page.eval(`document.getElementById("token").value = "secret-alice"; document.querySelector("#login button").click(); true`, nil); err != nil {
+	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
+	if err := page.Eval(`document.getElementById("token").value = "secret-alice"; document.querySelector("#login button").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
-	page.waitJS(t, "the softphone's media", `hotline.media === "answered" && hotline.connection === "connected"`)
+	page.Wait(t, "the softphone's media", `hotline.media === "answered" && hotline.connection === "connected"`)
 	var phone acd.Endpoint
 	desk.until(t, "the softphone registered", func() bool { phone = desk.endpoints["alice"]; return phone != nil })
 
 	click := func(sel string) {
 		t.Helper()
-		if err := page.eval(`document.querySelector(`+"`"+sel+"`"+`).click(); true`, nil); err != nil {
+		if err := page.Eval(`document.querySelector(`+"`"+sel+"`"+`).click(); true`, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -177,9 +177,9 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 	}
 	ctx := context.Background()
 	first := offer(ctx, "o1")
-	page.waitJS(t, "the offer", `hotline.state === "ringing" && hotline.offerId === "o1"`)
+	page.Wait(t, "the offer", `hotline.state === "ringing" && hotline.offerId === "o1"`)
 	var pop string
-	if err := page.eval(`document.getElementById("pop").textContent`, &pop); err != nil {
+	if err := page.Eval(`document.getElementById("pop").textContent`, &pop); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"+15550100", "sales", "billing", "7731", "welcome → menu", "my bill is wrong"} {
@@ -198,11 +198,11 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 		t.Fatalf("offer: %v %v, want answered", r.res, r.err)
 	}
 	leg := r.leg.(*AgentLeg)
-	page.waitJS(t, "talking", `hotline.state === "talking"`)
+	page.Wait(t, "talking", `hotline.state === "talking"`)
 	if err := leg.Whisper(ctx, "sales: billing"); err != nil {
 		t.Fatal(err)
 	}
-	page.waitJS(t, "the whisper", `hotline.whisper === "sales: billing"`)
+	page.Wait(t, "the whisper", `hotline.whisper === "sales: billing"`)
 
 	// Audio both ways on the agent's leg: the fake microphone into the session, a
 	// tone from the session to the page.
@@ -214,7 +214,7 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 		defer close(played)
 		_ = leg.Media().Play(playCtx, media.NewClip(sine(660, leg.Media().SampleRate(), 30*time.Second)))
 	}()
-	page.waitJS(t, "audio from the engine", `(async () => {
+	page.Wait(t, "audio from the engine", `(async () => {
 		const s = await hotline.pc.getStats();
 		let ok = false;
 		s.forEach(x => { if (x.type === "inbound-rtp" && x.kind === "audio" && x.totalAudioEnergy > 0 && x.audioLevel > 0) ok = true; });
@@ -238,7 +238,7 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 	if !leg.Muted() || !leg.Held() {
 		t.Errorf("muted %v held %v, want both", leg.Muted(), leg.Held())
 	}
-	page.waitJS(t, "the microphone track disabled", `hotline.muted && hotline.held && !hotline.pc.getSenders()[0].track.enabled`)
+	page.Wait(t, "the microphone track disabled", `hotline.muted && hotline.held && !hotline.pc.getSenders()[0].track.enabled`)
 	click("#hold")
 	click("#mute")
 
@@ -252,13 +252,13 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 		t.Errorf("end %v, want agent", end)
 	}
 	_ = leg.Hangup(ctx) // the ACD always hangs up; idempotent
-	page.waitJS(t, "the wrap-up countdown", `hotline.state === "wrapup" && hotline.wrapLeft > 0 && !document.getElementById("wrapup").hidden`)
+	page.Wait(t, "the wrap-up countdown", `hotline.state === "wrapup" && hotline.wrapLeft > 0 && !document.getElementById("wrapup").hidden`)
 	click("#ready")
 	desk.until(t, "ready", func() bool { return desk.ready == 1 })
 
 	// A declined offer, then one that rings out.
 	second := offer(ctx, "o2")
-	page.waitJS(t, "the second offer", `hotline.state === "ringing" && hotline.offerId === "o2"`)
+	page.Wait(t, "the second offer", `hotline.state === "ringing" && hotline.offerId === "o2"`)
 	click("#reject")
 	if r := <-second; r.res != acd.OfferRejected || r.leg != nil {
 		t.Errorf("declined offer: %+v", r)
@@ -268,7 +268,7 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 	if r := <-offer(short, "o3"); r.res != acd.OfferNoAnswer {
 		t.Errorf("unanswered offer: %+v", r)
 	}
-	page.waitJS(t, "the cancelled offer", `hotline.state === "idle" && hotline.offerId === "o3"`)
+	page.Wait(t, "the cancelled offer", `hotline.state === "idle" && hotline.offerId === "o3"`)
 
 	// Closing the endpoint unregisters the softphone.
 	st.srv.Close()

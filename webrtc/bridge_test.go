@@ -35,8 +35,8 @@ func TestBrowserBridgeG711CallerToOpusAgent(t *testing.T) {
 
 	// The agent logs in on the softphone.
 	_, page := startChromium(t, st.srv.URL+"/agent", wav)
-	page.waitJS(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
-	if err := page.eval(`document.getElementById("token").value = "secret-alice"; document.querySelector("#login button").click(); true`, nil); err != nil {
+	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
+	if err := page.Eval(`document.getElementById("token").value = "secret-alice"; document.querySelector("#login button").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
 	var phone acd.Endpoint
@@ -96,8 +96,8 @@ func TestBrowserBridgeG711CallerToOpusAgent(t *testing.T) {
 			RingTimeout: 30 * time.Second, ScreenPop: acd.ScreenPop{CallerNumber: caller.Caller(), Queue: "support"}})
 		offered <- offerResult{leg, res}
 	}()
-	page.waitJS(t, "the offer", `hotline.state === "ringing"`)
-	if err := page.eval(`document.getElementById("accept").click(); true`, nil); err != nil {
+	page.Wait(t, "the offer", `hotline.state === "ringing"`)
+	if err := page.Eval(`document.getElementById("accept").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
 	r := <-offered
@@ -134,7 +134,7 @@ func TestBrowserBridgeG711CallerToOpusAgent(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	page.waitJS(t, "the caller's audio in the agent's browser", `(async () => {
+	page.Wait(t, "the caller's audio in the agent's browser", `(async () => {
 		const s = await hotline.pc.getStats();
 		let ok = false;
 		s.forEach(x => { if (x.type === "inbound-rtp" && x.kind === "audio" && x.totalAudioEnergy > 0) ok = true; });
@@ -150,7 +150,7 @@ func TestBrowserBridgeG711CallerToOpusAgent(t *testing.T) {
 	t.Logf("bridge caller→agent %+v, agent→caller %+v", ab, ba)
 
 	// The agent hangs up: the leg ends, the bridge stops.
-	if err := page.eval(`document.getElementById("hangup").click(); true`, nil); err != nil {
+	if err := page.Eval(`document.getElementById("hangup").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -156,12 +156,12 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 	st := newTestStack(t, Config{DefaultCalled: "100"}, handler)
 	_, page := startChromium(t, st.srv.URL+"/call", wav)
 
-	page.waitJS(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
-	if err := page.eval(`document.getElementById("call").click(); true`, nil); err != nil {
+	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
+	if err := page.Eval(`document.getElementById("call").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
-	page.waitJS(t, "ICE connected", `hotline.connection === "connected"`)
-	page.waitJS(t, "answered", `hotline.state === "answered"`)
+	page.Wait(t, "ICE connected", `hotline.connection === "connected"`)
+	page.Wait(t, "answered", `hotline.state === "answered"`)
 
 	select {
 	case <-firstDone:
@@ -170,7 +170,7 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 	case <-time.After(60 * time.Second): // hang guard
 		t.Fatal("the first prompt never finished")
 	}
-	if err := page.eval(`document.querySelector('#keypad [data-digit="5"]').click(); hotline.digitsSent`, nil); err != nil {
+	if err := page.Eval(`document.querySelector('#keypad [data-digit="5"]').click(); hotline.digitsSent`, nil); err != nil {
 		t.Fatal(err)
 	}
 	var r result
@@ -178,7 +178,7 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 	case r = <-results:
 	case <-time.After(60 * time.Second):
 		var dbg any
-		_ = page.eval(`JSON.stringify({sent: hotline.digitsSent, state: hotline.state})`, &dbg)
+		_ = page.Eval(`JSON.stringify({sent: hotline.digitsSent, state: hotline.state})`, &dbg)
 		dumpMetrics(t, st.reg)
 		t.Fatalf("the handler never received the keypad digit (page %v)", dbg)
 	}
@@ -201,7 +201,7 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 
 	// The answer: Opus with in-band FEC, and only the 48 kHz telephone-event.
 	var answer string
-	if err := page.eval(`hotline.pc.remoteDescription.sdp`, &answer); err != nil {
+	if err := page.Eval(`hotline.pc.remoteDescription.sdp`, &answer); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"opus/48000/2", "useinbandfec=1", "telephone-event/48000", "a=fingerprint:sha-256", "a=setup:"} {
@@ -214,14 +214,14 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 	}
 
 	// The engine's audio reached the browser: inbound-rtp energy grows.
-	page.waitJS(t, "audio from the engine", `(async () => {
+	page.Wait(t, "audio from the engine", `(async () => {
 		const s = await hotline.pc.getStats();
 		let ok = false;
 		s.forEach(x => { if (x.type === "inbound-rtp" && x.kind === "audio" && x.packetsReceived > 0 && x.totalAudioEnergy > 0 && x.audioLevel > 0) ok = true; });
 		return ok;
 	})()`)
 	var codecMime string
-	if err := page.eval(`(async () => {
+	if err := page.Eval(`(async () => {
 		const s = await hotline.pc.getStats();
 		let id = "", mime = "";
 		s.forEach(x => { if (x.type === "inbound-rtp" && x.kind === "audio") id = x.codecId; });
@@ -242,13 +242,13 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 		t.Errorf("caller audio RMS %d, want speech (>= 100)", got)
 	}
 	var micLevel float64
-	_ = page.eval(`hotline.micLevel || 0`, &micLevel)
+	_ = page.Eval(`hotline.micLevel || 0`, &micLevel)
 	if micLevel <= 0 {
 		t.Errorf("the page's microphone meter never moved (%v)", micLevel)
 	}
 
 	// Hang up from the page: the call ends with cause "caller" and releases everything.
-	if err := page.eval(`document.getElementById("hangup").click(); true`, nil); err != nil {
+	if err := page.Eval(`document.getElementById("hangup").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -259,7 +259,7 @@ func TestBrowserCallPromptDigitPrompt(t *testing.T) {
 	if c := call.Cause(); c != "caller" {
 		t.Errorf("cause %q, want caller", c)
 	}
-	page.waitJS(t, "the page shows the call ended", `hotline.state === "ended"`)
+	page.Wait(t, "the page shows the call ended", `hotline.state === "ended"`)
 	if n := st.ep.Calls(); n != 0 {
 		t.Errorf("%d calls still up", n)
 	}
@@ -284,8 +284,8 @@ func TestBrowserTabClosedMidCall(t *testing.T) {
 		_ = ch.Play(ctx, media.NewClip(sine(440, ch.SampleRate(), time.Minute)))
 	})
 	_, page := startChromium(t, st.srv.URL+"/call", wav)
-	page.waitJS(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
-	if err := page.eval(`document.getElementById("call").click(); true`, nil); err != nil {
+	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
+	if err := page.Eval(`document.getElementById("call").click(); true`, nil); err != nil {
 		t.Fatal(err)
 	}
 	var call *Call
@@ -294,8 +294,8 @@ func TestBrowserTabClosedMidCall(t *testing.T) {
 	case <-time.After(60 * time.Second): // hang guard
 		t.Fatal("the call was never answered")
 	}
-	page.waitJS(t, "answered", `hotline.state === "answered"`)
-	if err := page.call("Page.close", map[string]any{}, nil); err != nil {
+	page.Wait(t, "answered", `hotline.state === "answered"`)
+	if err := page.Call("Page.close", map[string]any{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	select {

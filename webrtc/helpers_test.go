@@ -5,7 +5,21 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hotline-ivr/hotline/internal/chromium"
 )
+
+// pageState is the /call and /agent pages' state, shown when a wait fails.
+const pageState = `JSON.stringify(window.hotline ? {state: hotline.state, connection: hotline.connection, errors: hotline.errors} : null)`
+
+// startChromium opens url in headless Chromium (internal/chromium) with wav as the
+// fake microphone; it fails the test when Chromium is missing.
+func startChromium(t *testing.T, url, wav string) (*chromium.Browser, *chromium.Page) {
+	t.Helper()
+	b, p := chromium.Start(t, url, wav)
+	p.Diagnostic = pageState
+	return b, p
+}
 
 // testLogger writes through t.Log, so a failing test shows its call's lines.
 func testLogger(t *testing.T) *slog.Logger {

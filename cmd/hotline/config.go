@@ -224,7 +224,10 @@ const (
 // DefaultConfig returns the configuration `hotline serve` runs with when given nothing.
 func DefaultConfig() Config {
 	return Config{
-		SIP:     SIPConfig{Listen: []string{defaultSIPListenUDP, defaultSIPListenTCP}, UserAgent: "hotline/" + version},
+		SIP: SIPConfig{Listen: []string{defaultSIPListenUDP, defaultSIPListenTCP}, UserAgent: "hotline/" + version,
+			// Loopback is trusted (the quick start, the load generator, a local
+			// Kamailio): the flood guard never bans it.
+			Guard: guard.Config{Exempt: []string{"127.0.0.0/8", "::1"}}},
 		HTTP:    HTTPConfig{Listen: defaultHTTPListen},
 		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto"},
 		Flows:   FlowsConfig{Default: defaultFlow},

@@ -134,3 +134,17 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestLoopbackBurstNotBanned: a burst of calls from loopback (the load generator, a
+// local proxy) far above the flood guard's per-source INVITE rate is served in full
+// and bans nobody: loopback is trusted by default.
+func TestLoopbackBurstNotBanned(t *testing.T) {
+	te := startEngine(t, engineOptions{flow: "short"})
+	t.Parallel()
+	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_hangup.xml", pause: 200 * time.Millisecond,
+		calls: 40, limit: 40, rate: 200}) // 40 INVITEs in 0.2 s: twice the default burst of 20
+	code, body := apiGet(t, te.httpURL("/api/v1/bans"), testAPIToken)
+	if code != 200 || strings.Contains(body, `"key"`) {
+		t.Errorf("GET /api/v1/bans after a loopback burst = %d %s, want none", code, body)
+	}
+}

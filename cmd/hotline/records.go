@@ -122,7 +122,7 @@ func (r *records) event(callID string, kind store.EventKind, name, detail string
 // hangupSide says who ended a call from its SIP cause.
 func hangupSide(cause string) store.HangupSide {
 	switch cause {
-	case "caller_bye", "cancel":
+	case "caller_bye", "cancel", "caller": // caller: a WebRTC page hung up or went away
 		return store.HangupCaller
 	case "callee_bye":
 		return store.HangupCallee
