@@ -53,8 +53,8 @@ func TestSampleFlow(t *testing.T) {
 			// flow's apology (the engine's e2e tests queue for real).
 			name: "agent",
 			keys: map[time.Duration]string{afterMenu: "0"},
-			said: []string{welcome, menu.Prompt, sayText(t, f, "apology")},
-			path: "welcome>main_menu>agent>apology>hangup_unresolved", disp: DispositionUnresolved, vars: "0",
+			said: []string{welcome, menu.Prompt, sayText(t, f, "agent"), sayText(t, f, "apology")},
+			path: "welcome>main_menu>agent>care_queue>apology>hangup_unresolved", disp: DispositionUnresolved, vars: "0",
 		},
 		{
 			name: "no input twice",
