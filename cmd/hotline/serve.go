@@ -164,6 +164,7 @@ type engine struct {
 	people     *people   // the ACD, the agents' registrar and phones
 	acdAPI     acdAPI
 	rtc        *webrtc.Endpoint // browser callers and agents
+	transfers  *transferer
 	guard      *guard.Guard
 	api        *api.Server
 	audit      io.Closer // the API's audit log file, nil when it logs to slog
@@ -224,6 +225,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 			e.people.close()
 		}
 	}()
+	e.transfers = &transferer{}     // bridge transfers need the SIP server: set below
 	understanding := flowtest.NLU{} // package nlu, trained per flow on its intents
 	e.runtime = ivr.New(e.prompts,
 		ivr.WithLogger(log),
@@ -235,7 +237,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		ivr.WithTickets(ticketStore{e.records.writer}),
 		ivr.WithQueue(e.people.queue),
 		ivr.WithQueueInfo(e.people.queue),
-		ivr.WithTransferer(&transferer{}),
+		ivr.WithTransferer(e.transfers),
 		ivr.WithObserver(e.observe),
 	)
 
@@ -291,6 +293,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		e.media.Close()
 		return nil, err
 	}
+	e.transfers.bridge = &sipBridge{sip: e.sip, log: log}
 	if err := e.people.ringAgents(e.sip, e.prompts, cfg.ACD, log); err != nil {
 		e.sip.Close()
 		e.media.Close()

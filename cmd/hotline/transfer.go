@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/hotline-ivr/hotline/flows"
 	"github.com/hotline-ivr/hotline/ivr"
+	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/media/bridge"
 	"github.com/hotline-ivr/hotline/sip"
 )
 
@@ -58,4 +62,85 @@ func (t *transferer) Transfer(ctx context.Context, ch ivr.Channel, req ivr.Trans
 		return flows.OutcomeFailed, nil
 	}
 	return "", fmt.Errorf("blind transfer to %s: %w", req.To, err)
+}
+
+// dialer places the second leg of a bridged transfer: *sip.Server.
+type dialer interface {
+	Dial(ctx context.Context, r sip.DialRequest) (*sip.Call, error)
+}
+
+// sipBridge carries out bridge transfers: it calls the target (through the node's
+// trunk, or a SIP URI directly) while the caller hears ringback from the flow's side,
+// then joins the two legs' audio (transcoding between their codecs) and digits until
+// either hangs up.
+type sipBridge struct {
+	sip dialer
+	log *slog.Logger
+}
+
+var _ bridger = (*sipBridge)(nil)
+
+// callerIDPolicy maps the flow's caller-ID policy to the SIP layer's.
+func callerIDPolicy(p string) sip.CallerIDPolicy {
+	switch p {
+	case flows.CallerIDFixed:
+		return sip.CallerIDFixed
+	case flows.CallerIDWithheld:
+		return sip.CallerIDWithheld
+	case flows.CallerIDPass:
+		return sip.CallerIDPass
+	}
+	return sip.CallerIDUnknown
+}
+
+// BridgeTransfer dials req.To and bridges ch to it; OutcomeOK once the bridged call
+// ended with the caller still on the line.
+func (b *sipBridge) BridgeTransfer(ctx context.Context, ch ivr.Channel, req ivr.TransferRequest) (flows.Outcome, error) {
+	ml, ok := ch.(interface{ Media() *media.Session })
+	if !ok {
+		return "", fmt.Errorf("bridge transfer to %s: this call's channel (%T) has no media session to bridge", req.To, ch)
+	}
+	dctx := ctx
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		dctx, cancel = context.WithTimeout(ctx, req.Timeout+5*time.Second) // Dial's own ring timeout ends first
+		defer cancel()
+	}
+	callee, err := b.sip.Dial(dctx, sip.DialRequest{Target: req.To, Trunk: req.Trunk, Timeout: req.Timeout,
+		CallerID: sip.CallerID{Policy: callerIDPolicy(req.CallerIDPolicy), Number: req.CallerID}, Parent: req.CallID})
+	switch {
+	case err == nil:
+	case errors.Is(err, sip.ErrBusy):
+		return flows.OutcomeBusy, nil
+	case errors.Is(err, sip.ErrNoAnswer):
+		return flows.OutcomeNoAnswer, nil
+	case ctx.Err() != nil:
+		return "", ctx.Err() // the caller hung up while the target rang
+	default:
+		b.log.Info("bridge transfer failed", "call_id", req.CallID, "to", req.To, "error", err)
+		return flows.OutcomeFailed, nil
+	}
+	defer func() { _ = callee.Hangup(context.WithoutCancel(ctx)) }()
+	br, err := bridge.New(ml.Media(), callee.Media(), bridge.WithDTMF(media.DTMFRFC4733), bridge.WithLogger(b.log))
+	if err != nil {
+		return "", fmt.Errorf("bridge transfer to %s: %w", req.To, err)
+	}
+	bctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() {
+		select {
+		case <-callee.Done(): // the target hung up: the caller goes back to the flow
+			stop()
+		case <-bctx.Done():
+		}
+	}()
+	err = br.Run(bctx)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	var closed *bridge.ClosedError
+	if err != nil && !errors.As(err, &closed) {
+		return "", fmt.Errorf("bridge transfer to %s: %w", req.To, err)
+	}
+	return flows.OutcomeOK, nil
 }

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBridgeTransfer: a flow's transfer node in bridge mode calls the target (a SIPp
+// callee answering and echoing RTP) with the caller's number, joins the two legs'
+// audio, and when the caller hangs up the engine hangs the target up too.
+func TestBridgeTransfer(t *testing.T) {
+	if _, err := exec.LookPath("sipp"); err != nil {
+		t.Fatalf("sipp not found (Debian package sip-tester): %v", err)
+	}
+	callee := freeSippPorts(t)
+	dir := t.TempDir()
+	flow := fmt.Sprintf(`name: bridge
+description: Transfer every caller to a colleague, bridged.
+voice: en-us
+start: hello
+defaults:
+  error: hangup_error
+nodes:
+  hello:
+    say: Connecting you.
+    next: colleague
+  colleague:
+    transfer:
+      to: "sip:colleague@127.0.0.1:%d"
+      mode: bridge
+      timeout: 10s
+    next: end
+    on: {busy: end, no_answer: end, failed: end}
+  end:
+    hangup: resolved
+  hangup_error:
+    hangup: error
+`, callee.sip)
+	if err := os.WriteFile(filepath.Join(dir, "bridge.yaml"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te := startEngine(t, engineOptions{flow: "bridge", configure: func(c *Config) { c.Flows.Dir = dir }})
+	t.Parallel()
+
+	// The target: answers, echoes RTP, waits for our BYE.
+	src, err := filepath.Abs("../../sip/testdata/sipp/uas_answer.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	uas := exec.Command("sipp", "-sf", src, "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(callee.sip),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(callee.media), "-m", "1", "-nostdin", "-rtp_echo",
+		"-timeout", "40s", "-timeout_error", "-trace_msg", "-message_file", filepath.Join(dir, "uas.log"))
+	uas.Stdout, uas.Stderr = &out, &out
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	uasDone := make(chan error, 1)
+	go func() { uasDone <- uas.Wait() }()
+	t.Cleanup(func() {
+		_ = uas.Process.Kill()
+	})
+	time.Sleep(300 * time.Millisecond) // sipp binds its socket
+
+	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_hangup.xml", pause: 4 * time.Second})
+	select {
+	case err := <-uasDone:
+		msgs, _ := os.ReadFile(filepath.Join(dir, "uas.log"))
+		if err != nil {
+			t.Fatalf("the transfer target (sipp) failed: %v\n%s\n%s", err, tail(out.String(), 3000), tail(string(msgs), 6000))
+		}
+		if !strings.Contains(string(msgs), "+15551230000") {
+			t.Errorf("the target's INVITE does not present the caller's number:\n%s", tail(string(msgs), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the transfer target was not hung up after the caller left:\n%s", tail(out.String(), 3000))
+	}
+	rec := te.waitLog(t, 5*time.Second, "flow finished")
+	if !strings.Contains(rec.str("path"), "hello>colleague") {
+		t.Errorf("flow path %q, want hello>colleague", rec.str("path"))
+	}
+}
