@@ -379,7 +379,9 @@ func TestErrorsAreJSON(t *testing.T) {
 		t.Errorf("405 without Allow: %v", w.Header())
 	}
 	// A backend failure without a sentinel is a 500 that hides its detail.
+	f.calls.mu.Lock() // the wallboard sampler reads it too
 	f.calls.err = errors.New("sqlite: disk I/O error at /var/lib/hotline/secret.db")
+	f.calls.mu.Unlock()
 	w := do(t, s, "GET", "/api/v1/calls", viewerToken, "")
 	if w.Code != 500 || strings.Contains(w.Body.String(), "secret.db") {
 		t.Errorf("internal error: %d %s", w.Code, w.Body.String())

@@ -265,7 +265,9 @@ func TestNewWallboardComposes(t *testing.T) {
 	if d, err := NewWallboard(nil, nil, nil).Wallboard(t.Context()); err != nil || d.Agents == nil {
 		t.Errorf("empty wallboard %+v %v", d, err)
 	}
+	f.calls.mu.Lock() // the server's wallboard sampler reads it too
 	f.calls.err = errors.New("boom")
+	f.calls.mu.Unlock()
 	if _, err := NewWallboard(f.calls, nil, nil).Wallboard(t.Context()); err == nil {
 		t.Error("error swallowed")
 	}

@@ -165,6 +165,7 @@ rtp:
   timeout: 20s
   socket_buffer: 262144
   symmetric: auto
+  codecs: [opus, G722, PCMU, PCMA]
 flows:
   dir: %[5]s
   default: wait

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hotline-ivr/hotline/api"
 	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
@@ -171,6 +172,18 @@ type RTPConfig struct {
 	SocketBuffer int `yaml:"socket_buffer"`
 	// Symmetric is the symmetric-RTP (NAT latching) policy: auto, any or off. Default: auto.
 	Symmetric string `yaml:"symmetric"`
+	// Codecs are the audio codecs calls may use, in the engine's preference for the
+	// offers it makes (outbound calls, late offers); answers follow the caller's
+	// order (RFC 3264). Default: opus, G722, PCMU, PCMA.
+	Codecs []string `yaml:"codecs"`
+}
+
+// codecs resolves rtp.codecs.
+func (c RTPConfig) codecs() ([]codec.Codec, error) {
+	if len(c.Codecs) == 0 {
+		return codec.All(), nil
+	}
+	return codec.ByNames(c.Codecs)
 }
 
 // FlowsConfig says where flows come from and which one answers calls.
@@ -301,6 +314,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RTP.SocketBuffer < 0 {
 		bad("rtp.socket_buffer: must not be negative")
+	}
+	if _, err := c.RTP.codecs(); err != nil {
+		bad("rtp.codecs: %v", err)
 	}
 	if _, err := media.ParseLatch(c.RTP.Symmetric); err != nil {
 		bad("rtp.symmetric: %v", err)

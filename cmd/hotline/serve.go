@@ -25,7 +25,6 @@ import (
 	"github.com/hotline-ivr/hotline/ivr"
 	"github.com/hotline-ivr/hotline/ivr/flowtest"
 	"github.com/hotline-ivr/hotline/media"
-	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
@@ -257,7 +256,12 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, err
 	}
 
-	scfg := sip.Config{Host: cfg.SIP.PublicAddress, UserAgent: cfg.SIP.UserAgent, Codecs: codec.Builtin(),
+	codecs, err := cfg.RTP.codecs()
+	if err != nil {
+		e.media.Close()
+		return nil, fmt.Errorf("rtp.codecs: %w", err)
+	}
+	scfg := sip.Config{Host: cfg.SIP.PublicAddress, UserAgent: cfg.SIP.UserAgent, Codecs: codecs,
 		Inbound: cfg.SIP.Inbound, TLS: cfg.SIP.TLS}
 	for _, l := range cfg.SIP.Listen {
 		la, _ := parseListen(l)
@@ -642,7 +646,8 @@ func (e *engine) close() {
 // so the first caller does not wait for synthesis.
 func (e *engine) prerender(ctx context.Context) {
 	rates := map[int]bool{}
-	for _, c := range codec.Builtin() {
+	codecs, _ := e.cfg.RTP.codecs() // checked by Validate
+	for _, c := range codecs {
 		rates[c.SampleRate()] = true
 	}
 	start, n := time.Now(), 0
