@@ -385,3 +385,39 @@ nodes:
 		}
 	})
 }
+
+// presetChannel is a call that starts with variables set, as an originated call does.
+type presetChannel struct {
+	*fakeChannel
+	presets map[string]string
+}
+
+func (p presetChannel) Presets() map[string]string { return p.presets }
+
+// TestPresets: an originated call's variables reach the flow converted to their
+// declared types; undeclared, built-in and unconvertible ones are ignored.
+func TestPresets(t *testing.T) {
+	const src = `
+name: remind
+start: end
+variables: {appointment: int, who: string, vip: bool}
+nodes:
+  end: {hangup: resolved}
+`
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t)
+		defer h.ch.close()
+		ch := presetChannel{h.ch, map[string]string{"appointment": "42", "who": "Ann", "vip": "maybe",
+			"caller": "+1555", "nope": "x"}}
+		res := h.rt.Run(t.Context(), ch, loadOne(t, src))
+		if res.Vars["appointment"] != 42 || res.Vars["who"] != "Ann" || res.Vars["vip"] != false {
+			t.Errorf("vars %v: want appointment 42, who Ann, vip unchanged false", res.Vars)
+		}
+		if res.Vars["caller"] == "+1555" {
+			t.Errorf("a preset overwrote the built-in caller")
+		}
+		if _, ok := res.Vars["nope"]; ok {
+			t.Errorf("an undeclared preset became a variable")
+		}
+	})
+}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 	"weak"
@@ -36,8 +38,61 @@ func (c *call) newFrame(ctx context.Context, f *flows.Flow, depth int) *frame {
 	vars["caller"] = c.ch.Caller()
 	vars["called"] = c.ch.Called()
 	vars["call_id"] = c.ch.ID()
+	if p, ok := c.ch.(Presetter); ok && depth == 0 {
+		c.preset(vars, f, p.Presets())
+	}
 	c.installFuncs(ctx, vars, f)
 	return &frame{flow: f, vars: vars, depth: depth}
+}
+
+// Presetter is implemented by a Channel whose call starts with some of the flow's
+// variables already known: an outbound call the API originated ("remind the customer
+// of appointment 42") sets them from the request. Values are text, converted to the
+// variable's declared type; undeclared or built-in names and values that do not
+// convert are logged and ignored, so a request cannot break the flow.
+type Presetter interface {
+	Presets() map[string]string
+}
+
+// preset sets the declared variables of f from the channel's presets.
+func (c *call) preset(vars map[string]any, f *flows.Flow, presets map[string]string) {
+	for name, text := range presets {
+		typ, declared := f.Variables[name]
+		if !declared || isBuiltin(name) {
+			c.log.Warn("preset ignored: not a variable the flow declares", "var", name)
+			continue
+		}
+		v, err := convertPreset(text, typ)
+		if err != nil {
+			c.log.Warn("preset ignored", "var", name, "type", typ.String(), "error", err)
+			continue
+		}
+		vars[name] = v
+	}
+}
+
+// isBuiltin reports whether name is one of the runtime's built-in variables.
+func isBuiltin(name string) bool {
+	return slices.Contains(builtinVars, name) || slices.Contains(runtimeFuncs, name)
+}
+
+// convertPreset turns a preset's text into a value of typ.
+func convertPreset(text string, typ flows.Type) (any, error) {
+	switch typ {
+	case flows.TypeString, flows.TypeAny:
+		return text, nil
+	case flows.TypeNumber:
+		return strconv.ParseFloat(text, 64)
+	case flows.TypeInt:
+		return strconv.Atoi(text)
+	case flows.TypeBool:
+		return strconv.ParseBool(text)
+	case flows.TypeDuration:
+		return time.ParseDuration(text)
+	case flows.TypeTime:
+		return time.Parse(time.RFC3339, text)
+	}
+	return nil, fmt.Errorf("a %s cannot be preset from text", typ)
 }
 
 // installFuncs puts queue_size, queue_wait and agents_available in vars. Each asks

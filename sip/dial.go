@@ -53,7 +53,15 @@ type DialRequest struct {
 	// Parent is the Call-ID of the call this one is placed for (the caller being
 	// transferred or queued), logged as parent_call_id.
 	Parent string
+	// CallID is the Call-ID to use, so that a caller who must answer at once (the
+	// API's originate) can name the call before it is answered; "" makes a random
+	// one. It must be unique: see NewCallID.
+	CallID string
 }
+
+// NewCallID returns a fresh Call-ID for a DialRequest (RFC 3261 §8.1.1.4: globally
+// unique, here random with the server's host).
+func (s *Server) NewCallID() string { return newTag() + newTag() + "@" + s.cfg.Host }
 
 // CallerID is the identity an outbound call presents.
 type CallerID struct {
@@ -378,7 +386,10 @@ func parentOf(p *dialPlan) string {
 
 // newOutboundCall creates the Call of p with its RTP session, SDP offer and INVITE.
 func (s *Server) newOutboundCall(p *dialPlan) (*Call, error) {
-	callID := newTag() + newTag() + "@" + s.cfg.Host
+	callID := p.req.CallID
+	if callID == "" {
+		callID = newTag() + newTag() + "@" + s.cfg.Host
+	}
 	log := s.log.With("call_id", callID)
 	if p.req.Parent != "" {
 		log = log.With("parent_call_id", p.req.Parent)

@@ -334,7 +334,7 @@ func (e *engine) newAPI() error {
 		api.WithReadiness(e.board),
 		api.WithWallboard(e),
 	}
-	opts = append(opts, api.WithBans(bansAPI{e.guard}))
+	opts = append(opts, api.WithBans(bansAPI{e.guard}), api.WithOriginator(originator{e}))
 	e.acdAPI = newACDAPI(e.people.acd, e.people.acdCfg)
 	opts = append(opts, api.WithQueues(e.acdAPI), api.WithAgents(e.acdAPI))
 	sa := storeAPI{s: e.records.store, recDir: e.recordings.dir}
@@ -410,6 +410,8 @@ type leg interface {
 // arrival is what the signalling layer knows of a new call.
 type arrival struct {
 	id, caller, called, trunk, transport, source, flow string
+	outbound                                           bool      // placed by the engine (the API's originate)
+	started                                            time.Time // when the call began, zero: now
 	// reject refuses the call before it is answered: why is draining, max_calls or
 	// no_flow (a route names a flow that is not loaded).
 	reject func(ctx context.Context, why string) error
@@ -442,8 +444,15 @@ func (e *engine) handleBrowserCall(ctx context.Context, c *webrtc.Call) {
 // runCall runs a call through its flow, from arrival to its record.
 func (e *engine) runCall(ctx context.Context, c leg, a arrival) {
 	log := c.Logger()
-	rec := store.CallRecord{ID: a.id, StartedAt: time.Now(), Direction: store.DirectionInbound,
+	rec := store.CallRecord{ID: a.id, StartedAt: a.started, Direction: store.DirectionInbound,
 		Caller: a.caller, Called: a.called, Trunk: a.trunk, Transport: a.transport, Codec: c.Codec()}
+	if rec.StartedAt.IsZero() {
+		rec.StartedAt = time.Now()
+	}
+	direction := "inbound"
+	if a.outbound {
+		rec.Direction, direction = store.DirectionOutbound, "outbound"
+	}
 	refuse := func(why string, disp store.Disposition) {
 		_ = a.reject(ctx, why)
 		rec.EndedAt, rec.Disposition = time.Now(), disp
@@ -468,9 +477,11 @@ func (e *engine) runCall(ctx context.Context, c leg, a arrival) {
 		return
 	}
 	rec.Flow, rec.FlowVersion = f.Name, f.Version
-	e.records.submit(rec.ID, store.StartCall{Record: rec})
+	e.records.submit(rec.ID, store.StartCall{Record: rec}, store.CallEvent{CallID: rec.ID, At: rec.StartedAt,
+		Kind: store.KindSIP, Name: "call", Detail: fmt.Sprintf("%s call from %s to %s over %s (%s)",
+			direction, a.caller, a.called, a.transport, a.source)})
 	lc := &liveCall{
-		info: api.ActiveCall{ID: a.id, Direction: "inbound", Caller: a.caller, Called: a.called,
+		info: api.ActiveCall{ID: a.id, Direction: direction, Caller: a.caller, Called: a.called,
 			Trunk: a.trunk, Transport: a.transport, Source: a.source, StartedAt: rec.StartedAt,
 			Stage: api.StageIVR, Flow: f.Name, FlowVersion: f.Version},
 		codec: c.Codec,
@@ -505,6 +516,19 @@ func (e *engine) runCall(ctx context.Context, c leg, a arrival) {
 	rec.HangupSide = hangupSide(rec.HangupCause)
 	finishRecord(&rec, res, c.Media().Quality())
 	ops := append([]store.Op{store.FinishCall{Record: rec}}, surveyOps(rec.ID, rec.EndedAt, res)...)
+	if !rec.AnsweredAt.IsZero() {
+		ops = append(ops, store.CallEvent{CallID: rec.ID, At: rec.AnsweredAt, Kind: store.KindSIP, Name: "answered", Detail: rec.Codec})
+	}
+	q := rec.Quality
+	ops = append(ops,
+		store.CallEvent{CallID: rec.ID, At: rec.EndedAt, Kind: store.KindSIP, Name: "hang-up",
+			Detail: fmt.Sprintf("%s by the %s", rec.HangupCause, rec.HangupSide)},
+		store.CallEvent{CallID: rec.ID, At: rec.EndedAt, Kind: store.KindQuality, Name: "summary",
+			Detail: fmt.Sprintf("%d packets received, %d lost (%.2f %%), jitter %.1f ms, MOS %.2f",
+				q.PacketsReceived, q.PacketsLost, q.LossPercent, q.JitterMs, q.MOS)})
+	for _, text := range res.Transcript {
+		ops = append(ops, store.CallEvent{CallID: rec.ID, At: rec.EndedAt, Kind: store.KindSpeech, Name: "transcript", Detail: text})
+	}
 	e.records.submit(rec.ID, ops...)
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestOriginateReminder: POST /api/v1/calls places an outbound call into a flow with
+// variables set (a reminder naming appointment 42); the customer (a SIPp callee)
+// answers, the flow speaks and hangs up, and the call's record says it was outbound,
+// resolved, with the variable. An unknown flow is refused with 400.
+func TestOriginateReminder(t *testing.T) {
+	if _, err := exec.LookPath("sipp"); err != nil {
+		t.Fatalf("sipp not found (Debian package sip-tester): %v", err)
+	}
+	dir := t.TempDir()
+	flow := `name: remind
+description: Remind a customer of an appointment.
+voice: en-us
+start: remind
+variables: {appointment: int}
+defaults:
+  error: end
+nodes:
+  remind:
+    say: This is a reminder of your appointment number {{ appointment }}.
+    next: end
+  end:
+    hangup: resolved
+`
+	if err := os.WriteFile(filepath.Join(dir, "remind.yaml"), []byte(flow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	te := startEngine(t, engineOptions{flow: "remind", configure: func(c *Config) { c.Flows.Dir = dir }})
+	t.Parallel()
+
+	customer := freeSippPorts(t)
+	src, err := filepath.Abs("../../sip/testdata/sipp/uas_answer.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	uas := exec.Command("sipp", "-sf", src, "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(customer.sip),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(customer.media), "-m", "1", "-nostdin",
+		"-timeout", "40s", "-timeout_error")
+	uas.Stdout, uas.Stderr = &out, &out
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	uasDone := make(chan error, 1)
+	go func() { uasDone <- uas.Wait() }()
+	t.Cleanup(func() { _ = uas.Process.Kill() })
+	time.Sleep(300 * time.Millisecond) // sipp binds its socket
+
+	post := func(body string) (int, string) {
+		req, _ := http.NewRequest("POST", te.httpURL("/api/v1/calls"), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testAPIToken)
+		req.Header.Set("Content-Type", "application/json")
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := post(`{"to": "sip:cust@127.0.0.1:5", "flow": "nope"}`); code != 400 {
+		t.Errorf("originate into an unknown flow = %d %s, want 400", code, body)
+	}
+	code, body := post(fmt.Sprintf(`{"to": "sip:cust@127.0.0.1:%d", "flow": "remind", "from": "+15550100", "vars": {"appointment": "42"}}`, customer.sip))
+	var answer struct {
+		CallID string `json:"call_id"`
+	}
+	if code/100 != 2 || json.Unmarshal([]byte(body), &answer) != nil || answer.CallID == "" {
+		t.Fatalf("originate = %d %s", code, body)
+	}
+	select {
+	case err := <-uasDone:
+		if err != nil {
+			t.Fatalf("the customer (sipp) failed: %v\n%s", err, tail(out.String(), 3000))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the customer was not called and hung up on:\n%s", tail(out.String(), 3000))
+	}
+	var rec struct {
+		State, Direction, Disposition, Flow string
+		Vars                                map[string]any
+	}
+	waitFor(t, 10*time.Second, "the originated call's record", func() bool {
+		code, body := apiGet(t, te.httpURL("/api/v1/records/"+answer.CallID), testAPIToken)
+		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
+	})
+	if rec.Direction != "outbound" || rec.Disposition != "resolved" || rec.Flow != "remind" || rec.Vars["appointment"] != float64(42) {
+		t.Errorf("record direction %q disposition %q flow %q vars %v", rec.Direction, rec.Disposition, rec.Flow, rec.Vars)
+	}
+	te.waitLog(t, 5*time.Second, "flow node", "call_id", answer.CallID, "node", "remind")
+}
