@@ -117,7 +117,7 @@ func (e *Endpoint) buildAPI() error {
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return fmt.Errorf("webrtc: interceptors: %w", err)
 	}
-	se := webrtc.SettingEngine{}
+	se := webrtc.SettingEngine{LoggerFactory: pionLogs{e.log}}
 	// Detect a closed tab or a lost network in seconds, not pion's 30 s default.
 	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
 	nets := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
