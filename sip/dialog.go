@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	"unicode"
 
 	gosip "github.com/emiago/sipgo/sip"
 
@@ -110,6 +112,45 @@ func (c *Call) onInfo(req *gosip.Request, tx gosip.ServerTransaction) {
 		_ = c.srv.respond(tx, req, 200, "OK", nil)
 		c.media.InjectDigit(d)
 	}
+}
+
+// SendInfoDigits sends digits to the peer as SIP INFO requests with an
+// application/dtmf-relay body (the de facto format Cisco introduced; one INFO per
+// digit, each waiting for its answer, RFC 6086 §4.2), for peers that take DTMF only in
+// signalling. Digits other than 0-9, *, #, A-D are refused. It returns when every
+// digit was answered with 2xx, or the first error.
+func (c *Call) SendInfoDigits(ctx context.Context, digits string, duration time.Duration) error {
+	for i := 0; i < len(digits); i++ {
+		if !strings.ContainsRune("0123456789*#ABCDabcd", rune(digits[i])) {
+			return fmt.Errorf("sip: INFO digits %q: %q is no DTMF digit", digits, digits[i])
+		}
+	}
+	if duration <= 0 {
+		duration = 160 * time.Millisecond
+	}
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	switch {
+	case st == stateEnded:
+		return ErrCallEnded
+	case st < stateAnswered:
+		return ErrNotAnswered
+	}
+	for i := 0; i < len(digits); i++ {
+		req := c.newRequest(gosip.INFO)
+		req.AppendHeader(gosip.NewHeader("Content-Type", "application/dtmf-relay"))
+		req.SetBody([]byte(fmt.Sprintf("Signal=%c\r\nDuration=%d\r\n", unicode.ToUpper(rune(digits[i])), duration.Milliseconds())))
+		res, err := c.transact(ctx, req)
+		if err != nil {
+			return fmt.Errorf("INFO digit %c: %w", digits[i], err)
+		}
+		if !res.IsSuccess() {
+			return fmt.Errorf("INFO digit %c: answered %d %s", digits[i], res.StatusCode, res.Reason)
+		}
+		c.srv.metrics.infoDigitsSent.Inc()
+	}
+	return nil
 }
 
 // sendBye sends BYE within the dialog (RFC 3261 §15.1.1) and waits for its final

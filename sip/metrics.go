@@ -22,6 +22,8 @@ type Metrics struct {
 	attempts     *prometheus.CounterVec   // trunk, result
 	outSetup     *prometheus.HistogramVec // trunk
 	registered   *prometheus.GaugeVec     // trunk
+	// infoDigitsSent counts DTMF digits sent as SIP INFO (Call.SendInfoDigits).
+	infoDigitsSent prometheus.Counter
 
 	mu       sync.Mutex
 	respKids map[respKey]prometheus.Counter
@@ -70,11 +72,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "hotline_trunk_registered",
 			Help: "1 while the trunk's registration at its carrier is valid, else 0 (trunks with register.enabled only).",
 		}, []string{"trunk"}),
+		infoDigitsSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hotline_sip_info_digits_sent_total",
+			Help: "DTMF digits sent to peers as SIP INFO (application/dtmf-relay).",
+		}),
 		respKids: make(map[respKey]prometheus.Counter),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.callsStarted, m.callsActive, m.callsEnded, m.requests, m.responses, m.setup,
-			m.attempts, m.outSetup, m.registered} {
+			m.attempts, m.outSetup, m.registered, m.infoDigitsSent} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("sip: register metrics: %w", err)
 			}
