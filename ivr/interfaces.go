@@ -247,6 +247,7 @@ type QueueResult struct {
 	Outcome flows.Outcome
 	Agent   string        // the agent who answered, if any
 	Waited  time.Duration // time spent waiting
+	Talked  time.Duration // time connected to the agent (completed)
 }
 
 // Transferer sends a call to another party: sip implements it (REFER for blind,

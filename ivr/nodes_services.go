@@ -57,9 +57,18 @@ func (c *call) queueNode(ctx context.Context, fr *frame, n *flows.Node, a *flows
 	}
 	c.log.Info("queue: enter", "node", n.Name, "queue", a.Name, "id", id, "priority", prio)
 	res, err := c.rt.queue.Enqueue(ctx, req)
-	rec := &QueueRecord{Name: a.Name, ID: id, Outcome: res.Outcome, Agent: res.Agent, Waited: res.Waited}
+	rec := &QueueRecord{Name: a.Name, ID: id, Outcome: res.Outcome, Agent: res.Agent, Waited: res.Waited, Talked: res.Talked}
 	c.rec.queue = rec
 	if err != nil {
+		if ctx.Err() != nil && res.Outcome == flows.OutcomeCompleted && res.Agent != "" {
+			// The caller hung up on the agent: a completed conversation, not an
+			// abandon; the person the caller wanted was reached.
+			c.enteredQueue(fr)
+			if c.disp == "" {
+				c.disp = DispositionTransferred
+			}
+			return "", ctx.Err()
+		}
 		rec.Outcome = flows.OutcomeError
 		if ctx.Err() != nil {
 			c.enteredQueue(fr) // the caller hung up waiting: an abandon, but they entered

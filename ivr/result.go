@@ -66,6 +66,7 @@ type QueueRecord struct {
 	Outcome flows.Outcome // completed, full, timeout, closed, callback or error
 	Agent   string
 	Waited  time.Duration
+	Talked  time.Duration // with the agent
 }
 
 // TransferRecord is a transfer's target and outcome.

@@ -125,7 +125,7 @@ func (q *Queue) Enqueue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueRes
 	}
 	c := &caller{q: q, leg: req.Leg, ch: req.Leg.Channel(), log: log, prompt: true}
 	res, err := q.engine.Enqueue(ctx, call, areq, c)
-	out := ivr.QueueResult{Outcome: outcome(res.Outcome), Agent: res.Agent, Waited: res.Wait}
+	out := ivr.QueueResult{Outcome: outcome(res.Outcome), Agent: res.Agent, Waited: res.Wait, Talked: res.Talk}
 	log.Info("telephony: left queue", "outcome", res.Outcome.String(), "agent", res.Agent,
 		"wait", res.Wait.Round(time.Millisecond), "talk", res.Talk.Round(time.Millisecond), "end", res.End.String(), "err", err)
 	if err != nil {

@@ -95,7 +95,11 @@ func (p *people) registrarOption(cfg Config, reg prometheus.Registerer, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("sip.users: %w", err)
 	}
-	authn, err := auth.New(realm, static, auth.WithLogger(log))
+	var algs []auth.Algorithm
+	for _, name := range cfg.SIP.digestAlgorithms() {
+		algs = append(algs, auth.ParseAlgorithm(name)) // checked by Validate
+	}
+	authn, err := auth.New(realm, static, auth.WithLogger(log), auth.WithAlgorithms(algs...))
 	if err != nil {
 		return nil, fmt.Errorf("sip.users: %w", err)
 	}

@@ -132,6 +132,7 @@ sip:
     max_sources: 1000
   tls: {cert_file: "", key_file: ""}
   realm: e2e
+  digest_algorithms: [MD5, SHA-256]
   users:
     "1001": {password: agent-secret-1001}
 webrtc:

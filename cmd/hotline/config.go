@@ -19,6 +19,7 @@ import (
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
 	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/sip/auth"
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/store"
 	"github.com/hotline-ivr/hotline/webrtc"
@@ -117,6 +118,19 @@ type SIPConfig struct {
 	// Users are the agents' phones: SIP username (the agent's extension) to
 	// credentials. With any, hotline is the phones' registrar.
 	Users map[string]SIPUser `yaml:"users"`
+	// DigestAlgorithms are the digest algorithms the registrar challenges with, one
+	// WWW-Authenticate each, in this order: MD5 and SHA-256 (RFC 8760). Default: MD5
+	// alone, since phones that meet a SHA-256 challenge they do not know (baresip
+	// 1.0, older desk phone firmware) give up instead of taking the next one.
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
+}
+
+// digestAlgorithms is sip.digest_algorithms with its default.
+func (c SIPConfig) digestAlgorithms() []string {
+	if len(c.DigestAlgorithms) == 0 {
+		return []string{"MD5"}
+	}
+	return c.DigestAlgorithms
 }
 
 // SIPUser is one phone's digest credentials: a password, or the HA1 hashes so the
@@ -291,6 +305,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := sip.NewRouter(c.SIP.Routes); err != nil {
 		bad("sip.routes: %v", err)
+	}
+	for _, a := range c.SIP.DigestAlgorithms {
+		if auth.ParseAlgorithm(a) == auth.AlgorithmUnknown || a == "" {
+			bad("sip.digest_algorithms: %q (want MD5 or SHA-256)", a)
+		}
 	}
 	if c.ACD.HoldPromptEvery.Duration <= 0 {
 		bad("acd.hold_prompt_every: must be positive")

@@ -141,7 +141,7 @@ func finishRecord(rec *store.CallRecord, res ivr.Result, q rtcp.Summary) {
 	rec.Disposition = store.Disposition(res.Disposition)
 	rec.Contained = res.Contained
 	if res.Queue != nil {
-		rec.Queue, rec.Agent, rec.Wait = res.Queue.Name, res.Queue.Agent, res.Queue.Waited
+		rec.Queue, rec.Agent, rec.Wait, rec.Talk = res.Queue.Name, res.Queue.Agent, res.Queue.Waited, res.Queue.Talked
 	}
 	rec.Recordings = append(rec.Recordings, res.Recordings...)
 	for _, a := range res.Survey {

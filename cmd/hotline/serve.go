@@ -380,7 +380,7 @@ func (e *engine) Wallboard(ctx context.Context) (api.WallboardData, error) {
 func (e *engine) observe(st ivr.Step) {
 	if !st.Done {
 		e.records.event(st.CallID, store.KindNode, st.Node, st.Type)
-	} else if st.Err != nil {
+	} else if st.Err != nil && !errors.Is(st.Err, context.Canceled) { // a hang-up is no error
 		e.records.event(st.CallID, store.KindError, st.Node, st.Err.Error())
 	}
 	if st.Done || st.Section {
