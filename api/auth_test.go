@@ -225,3 +225,29 @@ func TestNoTokensMeansClosed(t *testing.T) {
 		t.Errorf("no tokens configured: %d, want 401", w.Code)
 	}
 }
+
+// TestSameOriginNullOrigin: our pages send no Referer (Referrer-Policy: no-referrer),
+// so a browser posts their login form with Origin: null; Sec-Fetch-Site decides.
+func TestSameOriginNullOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		origin, site string
+		want         bool
+	}{
+		{"null", "same-origin", true},
+		{"null", "cross-site", false},
+		{"null", "", false},
+		{"http://evil.example", "cross-site", false},
+		{"", "same-origin", true},
+	} {
+		r := httptest.NewRequest("POST", "http://hotline.example/wallboard/login", nil)
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		if got := sameOrigin(r); got != tc.want {
+			t.Errorf("Origin %q Sec-Fetch-Site %q: same origin %v, want %v", tc.origin, tc.site, got, tc.want)
+		}
+	}
+}

@@ -211,9 +211,12 @@ func (h *history) add(now time.Time, c CallCounts) {
 	if !b.T.Equal(m) {
 		*b = HistoryPoint{T: m}
 	}
-	b.InIVR = max(b.InIVR, c.InIVR)
-	b.Waiting = max(b.Waiting, c.Waiting)
-	b.WithAgents = max(b.WithAgents, c.WithAgents)
+	// The minute keeps its busiest sample whole (the latest of equally busy ones):
+	// per-stage maxima would count a call that moved from the IVR to the queue
+	// within the minute twice.
+	if c.InIVR+c.Waiting+c.WithAgents >= b.InIVR+b.Waiting+b.WithAgents {
+		b.InIVR, b.Waiting, b.WithAgents = c.InIVR, c.Waiting, c.WithAgents
+	}
 }
 
 // points returns the minutes of the last hour that have samples, oldest first.

@@ -26,7 +26,7 @@ func TestHistoryKeepsPeaksOfTheLastHour(t *testing.T) {
 	h.add(end, CallCounts{InIVR: 4})
 	got := h.points(end)
 	want := []HistoryPoint{
-		{T: base, InIVR: 2, Waiting: 5, WithAgents: 3},
+		{T: base, InIVR: 1, Waiting: 5, WithAgents: 3}, // the busiest sample, whole
 		{T: base.Add(5 * time.Minute), WithAgents: 7},
 		{T: end.Truncate(time.Minute), InIVR: 4},
 	}

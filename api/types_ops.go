@@ -301,8 +301,9 @@ type WallboardUpdate struct {
 	Error string `json:"error,omitempty"`
 }
 
-// HistoryPoint is one minute of the chart: the most calls seen at once in the
-// minute starting at T, by stage.
+// HistoryPoint is one minute of the chart: the sample with the most calls at once
+// in the minute starting at T, by stage (one sample, so a call that moved from the
+// IVR to a queue within the minute counts once).
 type HistoryPoint struct {
 	T          time.Time `json:"t"`
 	InIVR      int       `json:"in_ivr"`

@@ -97,6 +97,12 @@ func sameOrigin(r *http.Request) bool {
 	if o == "" {
 		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
 	}
+	if o == "null" {
+		// Our pages are served with Referrer-Policy: no-referrer, so a browser posts
+		// their form with Origin: null (Fetch, "serializing a request origin");
+		// Sec-Fetch-Site still says where the post came from.
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host
 }
