@@ -137,8 +137,10 @@ func checkBrowserRecord(t *testing.T, rec browserRecord, wantPath string) {
 // and routes to the billing node; the call record says webrtc and the path.
 func TestBrowserSpeechMenu(t *testing.T) {
 	wav := micWAV(t, t.TempDir(), "billing", 2500*time.Millisecond, 1500*time.Millisecond)
+	// Not parallel: with a dozen engines and browsers sharing two cores, Chromium's
+	// fake microphone and the Opus path starve and the recognizer hears stutter (it
+	// heard nothing three times in a full `make test` run). Alone it hears "billing".
 	te := startEngine(t, engineOptions{flow: "speech"})
-	t.Parallel()
 
 	page := browserCall(t, te, wav)
 	choice := te.waitLog(t, browserFlowGuard, "menu: choice", "node", "main_menu")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -21,7 +20,6 @@ import (
 // directory, which is what the API's /api/v1/recordings/{name} serves.
 type recordings struct {
 	dir string
-	log *slog.Logger
 }
 
 var _ ivr.Recorder = (*recordings)(nil)

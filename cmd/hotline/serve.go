@@ -182,7 +182,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, err
 	}
 	e.board = newSwitchboard(cfg.Limits.MaxCalls)
-	e.recordings = &recordings{dir: cfg.recordingsDir(), log: log}
+	e.recordings = &recordings{dir: cfg.recordingsDir()}
 	var err error
 	if e.records, err = openRecords(context.Background(), cfg, e.reg, log); err != nil {
 		return nil, err

@@ -442,7 +442,12 @@ func (g *Guard) Bans(context.Context) ([]Ban, error) {
 		}
 		out = append(out, Ban{Key: a.String(), Kind: "ip", Reason: b.reason, Since: b.since, Until: b.until, Hits: b.hits})
 	}
-	slices.SortFunc(out, func(a, b Ban) int { return a.Since.Compare(b.Since) })
+	slices.SortFunc(out, func(a, b Ban) int { // oldest first; the key breaks ties, so the list is stable
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
 	return out, nil
 }
 
