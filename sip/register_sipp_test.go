@@ -339,7 +339,15 @@ module_app		account.so
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		fail("signal baresip: %v", err)
 	}
-	if ev := next(10 * time.Second); ev.Kind != registrar.EventOffline || ev.Cause != registrar.CauseUnregistered {
+	// baresip exits right after its REGISTER with Expires: 0 was answered, which may
+	// be before the registrar's event reaches us: its exit is no failure here.
+	var ev registrar.Event
+	select {
+	case ev = <-evs:
+	case <-time.After(10 * time.Second):
+		fail("no registrar event within 10s of quitting")
+	}
+	if ev.Kind != registrar.EventOffline || ev.Cause != registrar.CauseUnregistered {
 		fail("event after quitting %v/%v, want offline/unregistered", ev.Kind, ev.Cause)
 	}
 	select {
