@@ -27,6 +27,8 @@ type Metrics struct {
 	httpTime  *prometheus.HistogramVec
 	contained *prometheus.CounterVec
 	toHumans  *prometheus.CounterVec
+	// firstPrompt is the silence before a call's first prompt.
+	firstPrompt prometheus.Histogram
 }
 
 // NewMetrics registers the flow series on reg.
@@ -54,15 +56,27 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		toHumans: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hotline_ivr_transfers_to_human_total", Help: "Calls that entered any queue (transfer to a human), by flow.",
 		}, []string{"flow"}),
+		firstPrompt: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_call_first_prompt_seconds",
+			Help:    "Time from a call reaching its flow to the first prompt starting to play: how long a caller waits in silence (answer, synthesis, HTTP lookups before the greeting).",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.nodes, m.errors, m.finishes, m.http, m.httpTime, m.contained, m.toHumans} {
+		for _, c := range []prometheus.Collector{m.nodes, m.errors, m.finishes, m.http, m.httpTime, m.contained, m.toHumans, m.firstPrompt} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("ivr: register metrics: %w", err)
 			}
 		}
 	}
 	return m, nil
+}
+
+// prompted records the wait for a call's first prompt.
+func (m *Metrics) prompted(d time.Duration) {
+	if m != nil {
+		m.firstPrompt.Observe(d.Seconds())
+	}
 }
 
 func (m *Metrics) node(flow, typ string) {

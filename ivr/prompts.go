@@ -143,6 +143,10 @@ func (c *call) playFile(ctx context.Context, f *flows.Flow, path string, bargeIn
 // same way. play returns only after the channel's Play has returned, so no goroutine
 // outlives it.
 func (c *call) play(ctx context.Context, src media.Source, bargeIn bool, l *listening) error {
+	if !c.prompted {
+		c.prompted = true
+		c.rt.metrics.prompted(c.rt.clock().Sub(c.started))
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)

@@ -163,11 +163,14 @@ var errStepLimit = errors.New("step limit reached")
 // call is the state of one flow run. Only the Run goroutine touches it (and, while a
 // queue node's Enqueue runs, the ACD through the QueueLeg, one call at a time).
 type call struct {
-	rt     *Runtime
-	ch     Channel
-	top    *frame
-	log    *slog.Logger
-	digits <-chan byte // ch.Digits(), nil once closed
+	rt      *Runtime
+	ch      Channel
+	started time.Time // when the call reached its flow (the runtime's clock)
+	// prompted is set once the first prompt started playing.
+	prompted bool
+	top      *frame
+	log      *slog.Logger
+	digits   <-chan byte // ch.Digits(), nil once closed
 	// typeahead holds digits pressed but not yet consumed by a gather, so a key
 	// pressed during a prompt or between nodes is never lost.
 	typeahead []byte
@@ -213,6 +216,7 @@ func (r *Runtime) Run(ctx context.Context, ch Channel, f *flows.Flow) Result {
 		log:      r.log.With("call_id", ch.ID(), "flow", f.Name),
 		digits:   ch.Digits(),
 		maxSteps: r.maxSteps,
+		started:  r.clock(),
 	}
 	if f.MaxSteps > 0 {
 		c.maxSteps = f.MaxSteps

@@ -39,6 +39,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 	requireMetric(t, m, "hotline_calls_started_total", 1, "direction", "inbound", "transport", "udp")
 	requireMetric(t, m, "hotline_calls_active", 0)
+	requireMetric(t, m, "hotline_call_first_prompt_seconds_count", 1) // the greeting's wait
 	requireMetric(t, m, "hotline_calls_ended_total", 1, "transport", "udp", "cause", "engine_bye")
 	requireMetric(t, m, "hotline_sip_responses_total", 1, "method", "INVITE", "code", "200")
 	requireMetric(t, m, "hotline_sip_responses_total", 1, "method", "INVITE", "code", "100")
