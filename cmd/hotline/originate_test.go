@@ -60,7 +60,7 @@ nodes:
 	uasDone := make(chan error, 1)
 	go func() { uasDone <- uas.Wait() }()
 	t.Cleanup(func() { _ = uas.Process.Kill() })
-	time.Sleep(300 * time.Millisecond) // sipp binds its socket
+	waitSippBound(t, customer.sip, &out)
 
 	post := func(body string) (int, string) {
 		req, _ := http.NewRequest("POST", te.httpURL("/api/v1/calls"), strings.NewReader(body))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,7 @@ nodes:
 	t.Cleanup(func() {
 		_ = uas.Process.Kill()
 	})
-	time.Sleep(300 * time.Millisecond) // sipp binds its socket
+	waitSippBound(t, callee.sip, &out)
 
 	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_hangup.xml", pause: 4 * time.Second})
 	select {
@@ -85,5 +86,22 @@ nodes:
 	rec := te.waitLog(t, 5*time.Second, "flow finished")
 	if !strings.Contains(rec.str("path"), "hello>colleague") {
 		t.Errorf("flow path %q, want hello>colleague", rec.str("path"))
+	}
+}
+
+// waitSippBound waits until a SIPp started in the background holds its SIP port: a
+// loaded machine can take seconds to start it, and an INVITE sent before would be lost.
+func waitSippBound(t *testing.T, port int, out *bytes.Buffer) {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return // taken: sipp is listening
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("sipp did not bind %s within 15 s:\n%s", addr, out.String())
+		}
 	}
 }
