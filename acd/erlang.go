@@ -47,7 +47,7 @@ func Staffing(arrivals float64, interval, aht time.Duration, targetSL float64, t
 	case targetT < 0:
 		return Result{}, fmt.Errorf("acd: target time must not be negative")
 	}
-	a := arrivals / interval.Seconds() * aht.Seconds()
+	a := Traffic(arrivals, interval, aht)
 	if a == 0 {
 		return Result{Agents: 0, SL: 1}, nil
 	}
@@ -66,6 +66,12 @@ func Staffing(arrivals float64, interval, aht time.Duration, targetSL float64, t
 		}
 	}
 	return Result{}, fmt.Errorf("%w: more than %d agents", ErrUnreachable, maxStaffingAgents)
+}
+
+// Traffic is the offered load A in Erlangs: arrivals per interval times the AHT
+// (METRICS.md), the input of ErlangC.
+func Traffic(arrivals float64, interval, aht time.Duration) float64 {
+	return arrivals / interval.Seconds() * aht.Seconds()
 }
 
 // ErlangC returns the Erlang C figures for n agents and traffic a (Erlangs), as

@@ -341,16 +341,19 @@ const testAPIToken = "e2e-admin-token-0123456789abcdef"
 
 // apiGet GETs url with token (none when "") and returns the status and body.
 func apiGet(t testing.TB, url, token string) (int, string) {
-	return apiDo(t, "GET", url, token)
+	return apiDo(t, "GET", url, token, "")
 }
 
-// apiDo sends a request without body with token (none when "").
-func apiDo(t testing.TB, method, url, token string) (int, string) {
+// apiDo sends a request with token (none when "") and a JSON body (none when "").
+func apiDo(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	req, err := http.NewRequest(method, url, nil)
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -45,35 +40,10 @@ nodes:
 	t.Parallel()
 
 	customer := freeSippPorts(t)
-	src, err := filepath.Abs("../../sip/testdata/sipp/uas_answer.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	uas := exec.Command("sipp", "-sf", src, "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(customer.sip),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(customer.media), "-m", "1", "-nostdin",
-		"-timeout", "40s", "-timeout_error")
-	uas.Stdout, uas.Stderr = &out, &out
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	uasDone := make(chan error, 1)
-	go func() { uasDone <- uas.Wait() }()
-	t.Cleanup(func() { _ = uas.Process.Kill() })
-	waitSippBound(t, customer.sip, &out)
+	uasDone, out := startSippCallee(t, customer)
 
 	post := func(body string) (int, string) {
-		req, _ := http.NewRequest("POST", te.httpURL("/api/v1/calls"), strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testAPIToken)
-		req.Header.Set("Content-Type", "application/json")
-		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-		res, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, string(b)
+		return apiDo(t, "POST", te.httpURL("/api/v1/calls"), testAPIToken, body)
 	}
 	if code, body := post(`{"to": "sip:cust@127.0.0.1:5", "flow": "nope"}`); code != 400 {
 		t.Errorf("originate into an unknown flow = %d %s, want 400", code, body)

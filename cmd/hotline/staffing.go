@@ -42,8 +42,7 @@ report the figures that many agents reach instead.
 				if interval <= 0 || aht <= 0 || calls < 0 {
 					return fmt.Errorf("--calls must be 0 or more, --interval and --aht more than 0")
 				}
-				a := calls / interval.Seconds() * aht.Seconds()
-				r = acd.ErlangC(agents, a, aht, within)
+				r = acd.ErlangC(agents, acd.Traffic(calls, interval, aht), aht, within)
 			} else {
 				var err error
 				if r, err = acd.Staffing(calls, interval, aht, sl, within); err != nil {

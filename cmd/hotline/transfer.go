@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/hotline-ivr/hotline/flows"
 	"github.com/hotline-ivr/hotline/ivr"
@@ -100,13 +99,9 @@ func (b *sipBridge) BridgeTransfer(ctx context.Context, ch ivr.Channel, req ivr.
 	if !ok {
 		return "", fmt.Errorf("bridge transfer to %s: this call's channel (%T) has no media session to bridge", req.To, ch)
 	}
-	dctx := ctx
-	if req.Timeout > 0 {
-		var cancel context.CancelFunc
-		dctx, cancel = context.WithTimeout(ctx, req.Timeout+5*time.Second) // Dial's own ring timeout ends first
-		defer cancel()
-	}
-	callee, err := b.sip.Dial(dctx, sip.DialRequest{Target: req.To, Trunk: req.Trunk, Timeout: req.Timeout,
+	// Dial rings for req.Timeout (its own CANCEL and ErrNoAnswer); ctx ends it when
+	// the caller hangs up.
+	callee, err := b.sip.Dial(ctx, sip.DialRequest{Target: req.To, Trunk: req.Trunk, Timeout: req.Timeout,
 		CallerID: sip.CallerID{Policy: callerIDPolicy(req.CallerIDPolicy), Number: req.CallerID}, Parent: req.CallID})
 	switch {
 	case err == nil:

@@ -51,24 +51,7 @@ nodes:
 	t.Parallel()
 
 	// The target: answers, echoes RTP, waits for our BYE.
-	src, err := filepath.Abs("../../sip/testdata/sipp/uas_answer.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	uas := exec.Command("sipp", "-sf", src, "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(callee.sip),
-		"-mi", "127.0.0.1", "-mp", strconv.Itoa(callee.media), "-m", "1", "-nostdin", "-rtp_echo",
-		"-timeout", "40s", "-timeout_error", "-trace_msg", "-message_file", filepath.Join(dir, "uas.log"))
-	uas.Stdout, uas.Stderr = &out, &out
-	if err := uas.Start(); err != nil {
-		t.Fatal(err)
-	}
-	uasDone := make(chan error, 1)
-	go func() { uasDone <- uas.Wait() }()
-	t.Cleanup(func() {
-		_ = uas.Process.Kill()
-	})
-	waitSippBound(t, callee.sip, &out)
+	uasDone, out := startSippCallee(t, callee, "-rtp_echo", "-trace_msg", "-message_file", filepath.Join(dir, "uas.log"))
 
 	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_hangup.xml", pause: 4 * time.Second})
 	select {
@@ -89,19 +72,38 @@ nodes:
 	}
 }
 
-// waitSippBound waits until a SIPp started in the background holds its SIP port: a
-// loaded machine can take seconds to start it, and an INVITE sent before would be lost.
-func waitSippBound(t *testing.T, port int, out *bytes.Buffer) {
+// startSippCallee starts SIPp as a callee at ports (sip/testdata/sipp/uas_answer.xml:
+// answer, then wait for the engine's BYE), with extra arguments, and waits until it
+// holds its SIP port: a loaded machine can take seconds to start it, and an INVITE
+// sent before would be lost. done reports SIPp's exit; out is its output, to read once
+// it exited.
+func startSippCallee(t *testing.T, ports sippPorts, extra ...string) (done <-chan error, out *bytes.Buffer) {
 	t.Helper()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
+	src, err := filepath.Abs("../../sip/testdata/sipp/uas_answer.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = &bytes.Buffer{}
+	args := append([]string{"-sf", src, "-t", "u1", "-i", "127.0.0.1", "-p", strconv.Itoa(ports.sip),
+		"-mi", "127.0.0.1", "-mp", strconv.Itoa(ports.media), "-m", "1", "-nostdin",
+		"-timeout", "40s", "-timeout_error"}, extra...)
+	uas := exec.Command("sipp", args...)
+	uas.Stdout, uas.Stderr = out, out
+	if err := uas.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- uas.Wait() }()
+	t.Cleanup(func() { _ = uas.Process.Kill() })
+	addr := "127.0.0.1:" + strconv.Itoa(ports.sip)
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
-			return // taken: sipp is listening
+			return exited, out // taken: sipp is listening
 		}
 		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("sipp did not bind %s within 15 s:\n%s", addr, out.String())
+			t.Fatalf("sipp did not bind %s within 15 s", addr)
 		}
 	}
 }
