@@ -12,7 +12,7 @@ RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev libpocketsphinx-dev 
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox pocketsphinx-testdata prometheus postgresql chromium
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-capacity loadtest
+.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-capacity bench-sipp sipp-pcaps loadtest
 
 all: build
 
@@ -64,9 +64,21 @@ bench: go-check deps-run
 bench-asr: go-check deps-test
 	$(GO) test -run '^$$' -bench Recognize -benchtime 1x ./asr/sphinx
 
-## bench-capacity: concurrent calls one host holds (engine on CPU 0, generator on CPU 1)
+## bench-capacity: concurrent calls one host holds (engine on CPU 0, generator on CPU 1);
+## about 15 min (BUDGET=15m); QUICK=1 for a few-minute smoke run
 bench-capacity: go-check deps-test
 	bench/capacity.sh
+
+## bench-sipp: SIPp and hotline loadtest on the same load (the benchmark's regime sipp alone)
+bench-sipp: go-check deps-test
+	bench/sipp.sh
+
+## sipp-pcaps: rebuild the SIPp load caller's audio (espeak-ng through the G.711 encoder)
+sipp-pcaps: go-check deps-run
+	$(GO) run ./bench/pcapgen -silence 10s -seq 500 -ts 80000 -out testdata/sipp/load_listen_pcma.pcap
+	$(GO) run ./bench/pcapgen -digits 2 -seq 1000 -ts 160000 -out testdata/sipp/load_digit2.pcap
+	$(GO) run ./bench/pcapgen -text "check my balance" -seq 1007 -ts 164000 -out testdata/sipp/load_phrase_pcma.pcap
+	$(GO) run ./bench/pcapgen -silence 15s -seq 1081 -ts 176000 -out testdata/sipp/load_hold_pcma.pcap
 
 ## loadtest: 100 concurrent scripted callers against `make run` on 127.0.0.1:5060 for 60 s
 loadtest: build

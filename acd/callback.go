@@ -157,24 +157,30 @@ func (f *FileCallbacks) write() error {
 	if err != nil {
 		return fmt.Errorf("acd: encode callbacks: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(f.path), filepath.Base(f.path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("acd: write callbacks: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // a no-op after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("acd: write callbacks: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("acd: sync callbacks: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("acd: write callbacks: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), f.path); err != nil {
+	if err := writeFileAtomic(f.path, append(data, '\n')); err != nil {
 		return fmt.Errorf("acd: write callbacks: %w", err)
 	}
 	return nil
+}
+
+// writeFileAtomic replaces path with data through a temporary file in the same
+// directory, fsync and rename: the file on disk is always the old or the new one.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

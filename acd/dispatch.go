@@ -306,11 +306,11 @@ func (e *Engine) callbackAnswered(en Entry, agent string, leg Leg, q *QueueConfi
 		caller Caller
 		err    = ErrNoCallback
 	)
-	if ok && e.dialer != nil {
+	if d := e.cbDialer(); ok && d != nil {
 		if q.Whisper {
 			_ = leg.Whisper(e.ctx, "callback "+q.Name+" "+cb.Call.Intent)
 		}
-		caller, err = e.dialer.Dial(e.ctx, cb)
+		caller, err = d.Dial(e.ctx, cb)
 	}
 	now := time.Now()
 	if err != nil || caller == nil {
@@ -365,7 +365,7 @@ func (e *Engine) callback(id string) (Callback, bool) {
 	if ok {
 		return cb, true
 	}
-	all, err := e.callbacks.Load(e.ctx)
+	all, err := e.cbStore().Load(e.ctx)
 	if err != nil {
 		e.logger.Error("acd: load callbacks failed", "err", err)
 	}
@@ -378,7 +378,7 @@ func (e *Engine) callback(id string) (Callback, bool) {
 }
 
 func (e *Engine) saveCallback(cb Callback) error {
-	if err := e.callbacks.Save(context.Background(), cb); err != nil {
+	if err := e.cbStore().Save(context.Background(), cb); err != nil {
 		e.logger.Error("acd: save callback failed", "callback", cb.ID, "err", err)
 		return err
 	}
@@ -392,7 +392,7 @@ func (e *Engine) saveCallback(cb Callback) error {
 }
 
 func (e *Engine) dropCallback(id string) {
-	if err := e.callbacks.Delete(context.Background(), id); err != nil {
+	if err := e.cbStore().Delete(context.Background(), id); err != nil {
 		e.logger.Error("acd: delete callback failed", "callback", id, "err", err)
 	}
 	e.pending.mu.Lock()

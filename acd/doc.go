@@ -87,6 +87,11 @@
 // bridges them. Pending callbacks are kept in a CallbackStore (memory or a JSON file
 // rewritten atomically) and come back after a restart.
 //
+// The callback side may be attached after NewEngine (EnableCallbacks): the dialer
+// usually needs the SIP server, which is built after the engine. Agents created,
+// changed or deleted at run time (the API) are kept in an AgentFile, applied over
+// the YAML seed at start.
+//
 // # Figures
 //
 // Every step is one row of the EventLog (memory or append-only JSON lines):
@@ -150,8 +155,8 @@
 //	  -> Engine.mu
 //
 // Every other lock is a leaf: held for a few lines, with no other lock taken and no
-// call out (Engine.mu, Engine.pending.mu, media.mu, Tally.mu and the stores' and
-// logs' own). recMu is never taken while holding any of them. No lock is held while
+// call out (Engine.mu, Engine.pending.mu, media.mu, Tally.mu, AgentFile.mu and the
+// stores' and logs' own). recMu is never taken while holding any of them. No lock is held while
 // calling the telephony side (Endpoint, Caller, Leg, Dialer) or the screen-pop
 // callback, so a slow phone or a slow WebSocket never stalls the dispatcher.
 package acd

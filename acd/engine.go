@@ -17,19 +17,17 @@ import (
 // by flows (Enqueue), offers them to agents through their Endpoints, bridges the
 // answered ones, and records every step in the event log and the figures.
 type Engine struct {
-	store     Store
-	log       EventLog
-	callbacks CallbackStore
-	dialer    Dialer
-	logger    *slog.Logger
-	node      string
-	settings  EngineConfig
-	loc       *time.Location
-	tally     *Tally
-	metrics   *metrics
-	onPop     func(ScreenPop)
-	reg       prometheus.Registerer
-	initial   *Config
+	store    Store
+	log      EventLog
+	logger   *slog.Logger
+	node     string
+	settings EngineConfig
+	loc      *time.Location
+	tally    *Tally
+	metrics  *metrics
+	onPop    func(ScreenPop)
+	reg      prometheus.Registerer
+	initial  *Config
 
 	ctx    context.Context // ends at Close: stops the dispatcher, offers and callbacks
 	cancel context.CancelFunc
@@ -44,6 +42,8 @@ type Engine struct {
 
 	mu        sync.Mutex // guards the fields below; never held while calling out
 	closed    bool
+	callbacks CallbackStore // set at start or by EnableCallbacks; read through cbStore
+	dialer    Dialer        // likewise; read through cbDialer
 	queues    map[string]*QueueConfig
 	endpoints map[string]Endpoint
 	inflight  map[string]int     // agent -> Endpoint.Offer calls not yet returned
@@ -186,7 +186,12 @@ func (e *Engine) start(cfg *Config) error {
 			}
 		}
 	}
-	cbs, err := e.callbacks.Load(ctx)
+	return e.restoreCallbacks(ctx, e.callbacks, now)
+}
+
+// restoreCallbacks puts the pending callbacks of cs back in their queues.
+func (e *Engine) restoreCallbacks(ctx context.Context, cs CallbackStore, now time.Time) error {
+	cbs, err := cs.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("acd: load callbacks: %w", err)
 	}
@@ -196,6 +201,45 @@ func (e *Engine) start(cfg *Config) error {
 		}
 	}
 	return nil
+}
+
+// EnableCallbacks attaches the callback side after NewEngine, for telephony built
+// after the engine (the dialer needs the SIP server, which needs the engine's
+// agents): callbacks are kept in cs from now on, its pending callbacks are put
+// back in their queues (a restart), and d dials them. Call it once, before calls
+// are queued; callbacks requested earlier stay in the previous store. A nil cs
+// keeps the current store.
+func (e *Engine) EnableCallbacks(cs CallbackStore, d Dialer) error {
+	if d == nil {
+		return fmt.Errorf("%w: callbacks need a dialer", ErrInvalid)
+	}
+	if cs != nil {
+		if err := e.restoreCallbacks(e.ctx, cs, time.Now()); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	if cs != nil {
+		e.callbacks = cs
+	}
+	e.dialer = d
+	e.mu.Unlock()
+	e.wake()
+	return nil
+}
+
+// cbStore returns where pending callbacks are kept.
+func (e *Engine) cbStore() CallbackStore {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.callbacks
+}
+
+// cbDialer returns the callback dialer, nil when callbacks are off.
+func (e *Engine) cbDialer() Dialer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dialer
 }
 
 // Close stops the dispatcher, cancels offers ringing and callbacks being dialled,

@@ -137,7 +137,7 @@ func (c *queuedCall) stopMedia() {
 }
 
 // callbackOffered reports whether the request allows a callback at all.
-func (c *queuedCall) callbackOffered() bool { return c.req.Callback && c.e.dialer != nil }
+func (c *queuedCall) callbackOffered() bool { return c.req.Callback && c.e.cbDialer() != nil }
 
 // callbackAllowed reports whether the caller may take a callback now.
 func (c *queuedCall) callbackAllowed(now time.Time) bool {

@@ -15,6 +15,10 @@ import (
 //	hotline_queue_wait_seconds{queue}         histogram: time in queue of every call leaving it
 //	hotline_queue_service_level_ratio{queue}  today's service level (METRICS.md), absent without calls
 //	hotline_queue_abandon_ratio{queue}        today's abandonment rate, absent without calls
+//	hotline_queue_service_level_target_ratio{queue}
+//	                                          the queue's service_level_target (configuration)
+//	hotline_queue_service_level_threshold_seconds{queue}
+//	                                          the queue's T_sl, service_level (configuration)
 //	hotline_queue_calls_total{queue,outcome}  calls leaving the queue by outcome: answered,
 //	                                          abandoned, short_abandoned, overflowed, timed_out,
 //	                                          closed, callback, full, error, callback_no_answer
@@ -52,7 +56,11 @@ func newMetrics(reg prometheus.Registerer, e *Engine) (*metrics, error) {
 			longest: prometheus.NewDesc("hotline_queue_longest_wait_seconds", "Wait of the oldest call in an ACD queue now.", []string{"queue"}, nil),
 			sl:      prometheus.NewDesc("hotline_queue_service_level_ratio", "Today's service level: answered within T_sl / (answered + abandoned).", []string{"queue"}, nil),
 			abandon: prometheus.NewDesc("hotline_queue_abandon_ratio", "Today's abandonment rate: abandoned / (offered - short abandons).", []string{"queue"}, nil),
-			agents:  prometheus.NewDesc("hotline_agents", "Agents by state.", []string{"state"}, nil),
+			slTarget: prometheus.NewDesc("hotline_queue_service_level_target_ratio",
+				"The queue's service level goal (service_level_target): alerts compare hotline_queue_service_level_ratio with it.", []string{"queue"}, nil),
+			slThreshold: prometheus.NewDesc("hotline_queue_service_level_threshold_seconds",
+				"The queue's T_sl (service_level): calls answered within it count toward the service level.", []string{"queue"}, nil),
+			agents: prometheus.NewDesc("hotline_agents", "Agents by state.", []string{"state"}, nil),
 		},
 	}
 	if reg == nil {
@@ -100,6 +108,9 @@ func (m *metrics) ringNoAnswer(queue string) { m.noAnswer.WithLabelValues(queue)
 type liveCollector struct {
 	e                                     *Engine
 	waiting, longest, sl, abandon, agents *prometheus.Desc
+	// slTarget and slThreshold export each configured queue's service level goal,
+	// so dashboards and alerts compare against the configuration, not a constant.
+	slTarget, slThreshold *prometheus.Desc
 }
 
 // scrapeTimeout bounds the Store read of one scrape.
@@ -107,7 +118,7 @@ const scrapeTimeout = 2 * time.Second
 
 // Describe implements prometheus.Collector.
 func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.waiting, c.longest, c.sl, c.abandon, c.agents} {
+	for _, d := range []*prometheus.Desc{c.waiting, c.longest, c.sl, c.abandon, c.agents, c.slTarget, c.slThreshold} {
 		ch <- d
 	}
 }
@@ -124,8 +135,10 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	waiting := map[string]int{}
 	longest := map[string]time.Duration{}
-	for name := range c.e.queueMap() {
+	for name, qc := range c.e.queueMap() {
 		waiting[name], longest[name] = 0, 0
+		gauge(ch, c.slTarget, qc.ServiceLevelTarget, name)
+		gauge(ch, c.slThreshold, qc.ServiceLevel.Seconds(), name)
 	}
 	for _, en := range snap.Entries {
 		waiting[en.Queue]++

@@ -12,7 +12,7 @@ func TestPrometheusSeries(t *testing.T) {
 		h := newHarness(t, `
 engine: {timezone: UTC}
 agents: [{id: a, presence: available}, {id: b}]
-queues: {q: {}}
+queues: {q: {}, vip: {service_level: 10s, service_level_target: 0.9}}
 `, nil)
 		defer h.close()
 		<-h.call("answered", Request{Queue: "q"}, &fakeCaller{talk: time.Minute}, 0)
@@ -56,6 +56,12 @@ queues: {q: {}}
 			"hotline_queue_longest_wait_seconds,queue=q":          60,
 			"hotline_queue_waiting,queue=q":                       1,
 			"hotline_queue_wait_seconds,queue=q":                  3, // observations: two answers, one abandon
+			// The goals come from the configuration, defaults (80/20) or the queue's own.
+			"hotline_queue_service_level_target_ratio,queue=q":        0.8,
+			"hotline_queue_service_level_threshold_seconds,queue=q":   20,
+			"hotline_queue_service_level_target_ratio,queue=vip":      0.9,
+			"hotline_queue_service_level_threshold_seconds,queue=vip": 10,
+			"hotline_queue_waiting,queue=vip":                         0,
 		} {
 			if g, ok := got[k]; !ok || g != v {
 				t.Errorf("%s = %v (present %v), want %v", k, g, ok, v)

@@ -102,6 +102,26 @@ type Agents interface {
 	Ready(ctx context.Context, id string) error
 }
 
+// AgentAdmin creates, changes and deletes agents at run time (the ACD with its
+// agents file, adapted by cmd). An Agents backend that also implements it serves
+// POST /api/v1/agents, PUT and DELETE /api/v1/agents/{id} and PUT
+// /api/v1/agents/{id}/skills; without it they answer 501. The API has checked the
+// spec's shape (ids, levels 1 to 5, lengths); the backend checks what needs its
+// state.
+type AgentAdmin interface {
+	// CreateAgent adds an agent, offline until they log in. An id in use:
+	// ErrConflict.
+	CreateAgent(ctx context.Context, a AgentSpec) (AgentStatus, error)
+	// UpdateAgent replaces an agent's profile; their presence and a call in
+	// progress are kept (new skills count from the next offer). Unknown: ErrNotFound.
+	UpdateAgent(ctx context.Context, a AgentSpec) (AgentStatus, error)
+	// SetSkills replaces an agent's skills only. Unknown: ErrNotFound.
+	SetSkills(ctx context.Context, id string, skills map[string]int) (AgentStatus, error)
+	// DeleteAgent removes an agent. Ringing or on a call: ErrConflict (delete
+	// once the call ends); unknown: ErrNotFound.
+	DeleteAgent(ctx context.Context, id string) error
+}
+
 // Flows is the loaded flows and their hot reload (flows.LoadDir behind cmd).
 type Flows interface {
 	// Flows lists the flows new calls run.

@@ -23,6 +23,8 @@ type fakeCalls struct {
 	calls  []ActiveCall
 	hungup []string // "id:reason"
 	err    error
+
+	monitored []MonitorRequest
 }
 
 func (f *fakeCalls) ActiveCalls(context.Context) ([]ActiveCall, error) {
@@ -52,6 +54,21 @@ func (f *fakeCalls) Hangup(_ context.Context, id, reason string) error {
 		}
 	}
 	return fmt.Errorf("call %q: %w", id, ErrNotFound)
+}
+
+// Monitor implements CallMonitor: a known call is joined (ErrConflict for one
+// without an agent: id "queued").
+func (f *fakeCalls) Monitor(ctx context.Context, id string, req MonitorRequest) (MonitorStarted, error) {
+	if _, err := f.ActiveCall(ctx, id); err != nil {
+		return MonitorStarted{}, err
+	}
+	if id == "queued" {
+		return MonitorStarted{}, fmt.Errorf("%w: call %s is not talking to an agent", ErrConflict, id)
+	}
+	f.mu.Lock()
+	f.monitored = append(f.monitored, req)
+	f.mu.Unlock()
+	return MonitorStarted{CallID: id, Mode: req.Mode, Supervisor: req.Supervisor, Contact: "sip:1009@127.0.0.1:5070"}, nil
 }
 
 type fakeOriginator struct {

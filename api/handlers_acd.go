@@ -2,7 +2,11 @@ package api
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -208,3 +212,199 @@ func (s *Server) agentReady(w http.ResponseWriter, r *http.Request) {
 
 // quote renders a client-supplied value inside a message, bounded.
 func quote(s string) string { return `"` + strings.ReplaceAll(clip(s, 64), `"`, `\"`) + `"` }
+
+// Bounds of an agent's profile, checked as acd.yaml's loader checks the file.
+const (
+	maxAgentName   = 128
+	maxAgentSkills = 64
+	maxSkillName   = 64
+	minPassword    = 8
+	maxPassword    = 128
+	minSkillLevel  = 1 // acd.MinSkillLevel
+	maxSkillLevel  = 5 // acd.MaxSkillLevel
+)
+
+var (
+	// agentIDPattern is what an agent id may be: it appears in paths, logs and the
+	// agents file.
+	agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	// extensionPattern is the user part a phone registers as (digits, letters and
+	// the dial-plan characters).
+	extensionPattern = regexp.MustCompile(`^[A-Za-z0-9+*#._-]{1,32}$`)
+)
+
+// agentAdmin returns the agents backend's admin side, or answers 501.
+func (s *Server) agentAdmin(w http.ResponseWriter) (AgentAdmin, bool) {
+	if !have(w, s.agents != nil, "agents") {
+		return nil, false
+	}
+	a, ok := s.agents.(AgentAdmin)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, "not implemented on this engine: changing agents (the agents backend has no AgentAdmin)")
+	}
+	return a, ok
+}
+
+// skillsProblems lists what is wrong with skills, in name order.
+func skillsProblems(skills map[string]int) []string {
+	var out []string
+	if len(skills) > maxAgentSkills {
+		out = append(out, fmt.Sprintf("skills: at most %d, got %d", maxAgentSkills, len(skills)))
+		return out
+	}
+	for _, k := range slices.Sorted(maps.Keys(skills)) {
+		if !isText(k, maxSkillName) || strings.TrimSpace(k) != k {
+			out = append(out, fmt.Sprintf("skills: name %s: want 1 to %d bytes of printable text without surrounding spaces", quote(k), maxSkillName))
+			continue
+		}
+		if v := skills[k]; v < minSkillLevel || v > maxSkillLevel {
+			out = append(out, fmt.Sprintf("skills.%s: level %d is outside %d to %d", clip(k, 64), v, minSkillLevel, maxSkillLevel))
+		}
+	}
+	return out
+}
+
+// specProblems lists every problem of an agent spec at once, as the YAML loader
+// does, so a client fixes them in one pass.
+func specProblems(a AgentSpec) []string {
+	var out []string
+	if !agentIDPattern.MatchString(a.ID) {
+		out = append(out, "id "+quote(a.ID)+": want 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	if a.Name != "" && !isText(a.Name, maxAgentName) {
+		out = append(out, fmt.Sprintf("name: want at most %d bytes of printable text", maxAgentName))
+	}
+	if a.Extension != "" && !extensionPattern.MatchString(a.Extension) {
+		out = append(out, "extension "+quote(a.Extension)+": want 1 to 32 letters, digits or + * # . _ -")
+	}
+	out = append(out, skillsProblems(a.Skills)...)
+	if a.Password != "" && (len(a.Password) < minPassword || !isText(a.Password, maxPassword)) {
+		out = append(out, fmt.Sprintf("password: want %d to %d bytes of printable text", minPassword, maxPassword))
+	}
+	return out
+}
+
+// badRequest answers 400 with every problem, one after another.
+func badRequest(w http.ResponseWriter, problems []string) bool {
+	if len(problems) == 0 {
+		return false
+	}
+	writeError(w, http.StatusBadRequest, strings.Join(problems, "; "))
+	return true
+}
+
+// specDetail renders an agent spec for the audit log; never the password.
+func specDetail(a AgentSpec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name=%s extension=%s skills=", a.Name, a.Extension)
+	for i, k := range slices.Sorted(maps.Keys(a.Skills)) {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%s:%d", k, a.Skills[k])
+	}
+	if a.Password != "" {
+		b.WriteString(" password=set")
+	}
+	return b.String()
+}
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) {
+	admin, ok := s.agentAdmin(w)
+	if !ok || !noParams(w, r) {
+		return
+	}
+	var a AgentSpec
+	if !decodeJSON(w, r, &a) {
+		return
+	}
+	auditTarget(r, a.ID, specDetail(a))
+	if badRequest(w, specProblems(a)) {
+		return
+	}
+	st, err := admin.CreateAgent(r.Context(), a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/agents/"+st.ID)
+	writeJSON(w, http.StatusCreated, st)
+}
+
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathValue(w, r, "id")
+	if !ok {
+		return
+	}
+	auditTarget(r, id, "")
+	admin, ok := s.agentAdmin(w)
+	if !ok || !noParams(w, r) {
+		return
+	}
+	var a AgentSpec
+	if !decodeJSON(w, r, &a) {
+		return
+	}
+	auditTarget(r, id, specDetail(a))
+	if a.ID != "" && a.ID != id {
+		writeError(w, http.StatusBadRequest, "id "+quote(a.ID)+": the path names agent "+quote(id)+" (ids cannot be changed: create the new one, delete the old)")
+		return
+	}
+	a.ID = id
+	if badRequest(w, specProblems(a)) {
+		return
+	}
+	st, err := admin.UpdateAgent(r.Context(), a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) setSkills(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathValue(w, r, "id")
+	if !ok {
+		return
+	}
+	auditTarget(r, id, "")
+	admin, ok := s.agentAdmin(w)
+	if !ok || !noParams(w, r) {
+		return
+	}
+	var sc SkillsChange
+	if !decodeJSON(w, r, &sc) {
+		return
+	}
+	auditTarget(r, id, specDetail(AgentSpec{Skills: sc.Skills}))
+	if sc.Skills == nil {
+		writeError(w, http.StatusBadRequest, "skills: required (an empty object removes every skill)")
+		return
+	}
+	if badRequest(w, skillsProblems(sc.Skills)) {
+		return
+	}
+	st, err := admin.SetSkills(r.Context(), id, sc.Skills)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) deleteAgent(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathValue(w, r, "id")
+	if !ok {
+		return
+	}
+	auditTarget(r, id, "")
+	admin, ok := s.agentAdmin(w)
+	if !ok || !noParams(w, r) {
+		return
+	}
+	if err := admin.DeleteAgent(r.Context(), id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -24,6 +24,7 @@ func (s *Server) register() {
 	s.handle(read("/api/v1/calls"), s.listCalls)
 	s.handle(read("/api/v1/calls/{id}"), s.showCall)
 	s.handle(act("POST", "/api/v1/calls/{id}/hangup", supervisor, "call.hangup"), s.hangupCall)
+	s.handle(act("POST", "/api/v1/calls/{id}/monitor", supervisor, "call.monitor"), s.monitorCall)
 	s.handle(act("POST", "/api/v1/calls", admin, "call.originate"), s.originate)
 
 	// Call records and recordings.
@@ -40,6 +41,10 @@ func (s *Server) register() {
 	s.handle(read("/api/v1/agents/{id}"), s.showAgent)
 	s.handle(act("PUT", "/api/v1/agents/{id}/presence", supervisor, "agent.presence"), s.setPresence)
 	s.handle(act("POST", "/api/v1/agents/{id}/ready", supervisor, "agent.ready"), s.agentReady)
+	s.handle(act("POST", "/api/v1/agents", admin, "agent.create"), s.createAgent)
+	s.handle(act("PUT", "/api/v1/agents/{id}", admin, "agent.update"), s.updateAgent)
+	s.handle(act("DELETE", "/api/v1/agents/{id}", admin, "agent.delete"), s.deleteAgent)
+	s.handle(act("PUT", "/api/v1/agents/{id}/skills", supervisor, "agent.skills"), s.setSkills)
 
 	// Flows.
 	s.handle(read("/api/v1/flows"), s.listFlows)

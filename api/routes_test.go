@@ -38,6 +38,7 @@ func routeCases() []routeCase {
 		{method: "GET", pattern: "/api/v1/calls", target: "/api/v1/calls", role: v, want: 200},
 		{method: "GET", pattern: "/api/v1/calls/{id}", target: "/api/v1/calls/c1", role: v, want: 200},
 		{method: "POST", pattern: "/api/v1/calls/{id}/hangup", target: "/api/v1/calls/c1/hangup", role: s, want: 204},
+		{method: "POST", pattern: "/api/v1/calls/{id}/monitor", target: "/api/v1/calls/c1/monitor", body: `{"mode":"listen","supervisor":"1009"}`, role: s, want: 202},
 		{method: "POST", pattern: "/api/v1/calls", target: "/api/v1/calls", body: `{"to":"+8613800000003","flow":"reminder","vars":{"due":"2026-06-01"}}`, role: a, want: 202},
 
 		{method: "GET", pattern: "/api/v1/records", target: "/api/v1/records?caller=%2B86138*&limit=10", role: v, want: 200},
@@ -52,6 +53,10 @@ func routeCases() []routeCase {
 		{method: "GET", pattern: "/api/v1/agents/{id}", target: "/api/v1/agents/alice", role: v, want: 200},
 		{method: "PUT", pattern: "/api/v1/agents/{id}/presence", target: "/api/v1/agents/alice/presence", body: `{"presence":"break","reason":"lunch"}`, role: s, want: 204},
 		{method: "POST", pattern: "/api/v1/agents/{id}/ready", target: "/api/v1/agents/bob/ready", role: s, want: 204},
+		{method: "POST", pattern: "/api/v1/agents", target: "/api/v1/agents", body: `{"id":"dave","name":"Dave","extension":"2004","skills":{"billing":3},"password":"s3cret-2004"}`, role: a, want: 201},
+		{method: "PUT", pattern: "/api/v1/agents/{id}", target: "/api/v1/agents/bob", body: `{"name":"Bob B.","extension":"2002","skills":{"billing":2}}`, role: a, want: 200},
+		{method: "DELETE", pattern: "/api/v1/agents/{id}", target: "/api/v1/agents/carol", role: a, want: 204},
+		{method: "PUT", pattern: "/api/v1/agents/{id}/skills", target: "/api/v1/agents/bob/skills", body: `{"skills":{"billing":4,"french":2}}`, role: s, want: 200},
 
 		{method: "GET", pattern: "/api/v1/flows", target: "/api/v1/flows", role: v, want: 200},
 		{method: "POST", pattern: "/api/v1/flows/reload", target: "/api/v1/flows/reload", role: a, want: 200},

@@ -211,3 +211,25 @@ const (
 	DefaultLimit = 50
 	MaxLimit     = 1000
 )
+
+// AgentSpec is the body of POST /api/v1/agents (create) and PUT
+// /api/v1/agents/{id} (replace the profile): an agent as acd.yaml defines one, plus
+// the SIP password their phone registers with.
+type AgentSpec struct {
+	// ID is required on POST; on PUT the path names the agent and an id here, if
+	// given, must be the same.
+	ID        string         `json:"id,omitempty"`
+	Name      string         `json:"name,omitempty"`
+	Extension string         `json:"extension,omitempty"` // the number the phone registers as; default the id
+	Skills    map[string]int `json:"skills,omitempty"`    // skill -> level 1 to 5
+	// Password, when set, lets the agent's phone register with the engine's
+	// registrar as Extension (or ID) with this digest password. It is kept as HA1
+	// digests only and never returned; left out on PUT, the current one stays.
+	Password string `json:"password,omitempty"`
+}
+
+// SkillsChange is the body of PUT /api/v1/agents/{id}/skills: the agent's new
+// skills, replacing all of them.
+type SkillsChange struct {
+	Skills map[string]int `json:"skills"`
+}

@@ -5,6 +5,9 @@
 # sides never fight for a core. Results go to bench/results/<date>-<commit>.md/.json.
 # Extra arguments go to the driver (see `bin/capacity -h`), e.g.
 #   bench/capacity.sh -regimes b -steps 1000,1500,2000
+# The whole run takes about BUDGET (15m by default: every regime gets a share and
+# reports a lower bound when it runs out); QUICK=1 is a smoke run of a few minutes
+# with tiny loads that proves the chain works (engine, generator, SIPp, profile).
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -37,5 +40,8 @@ else
 	RT=0
 	SCHED="nice -n $NICE"
 fi
+QUICK=${QUICK:-0}
+BUDGET=${BUDGET:-15m}
 exec taskset -c 1 $SCHED bin/capacity -hotline "$HOTLINE" -udpprobe bin/udpprobe \
-	-engine-cpu 0 -gen-cpu 1 -rt $RT -nice $NICE -out bench/results "$@"
+	-engine-cpu 0 -gen-cpu 1 -rt $RT -nice $NICE -out bench/results \
+	-quick="$([ "$QUICK" = 0 ] && echo false || echo true)" -budget "$BUDGET" "$@"

@@ -1,9 +1,11 @@
 #!/bin/sh
 # bench/sipp.sh: SIPp as an independent second load source (make bench-sipp). The same
 # load, the sample flow and the same pinning as the capacity benchmark, first with
-# SIPp (testdata/sipp/uac_loadtest.xml) and then with hotline loadtest; the two
-# columns of bench/results/<date>-<commit>-sipp.md should agree within noise.
-# Extra arguments go to the driver, e.g. bench/sipp.sh -sipp-n 400 -sipp-calls 1200
+# SIPp (testdata/sipp/load_caller.xml) and then with hotline loadtest, at each of
+# -sipp-steps (50,200 by default); the two columns of
+# bench/results/<date>-<commit>-sipp.md should agree within noise. The full
+# benchmark (bench/capacity.sh) runs the same comparison as its regime "sipp".
+# Extra arguments go to the driver, e.g. bench/sipp.sh -sipp-steps 200,800
 set -eu
 cd "$(dirname "$0")/.."
 GO=${GO:-go}

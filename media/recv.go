@@ -15,10 +15,16 @@ import (
 	"github.com/hotline-ivr/hotline/media/rtp"
 )
 
-// housekeepEvery is how often the receive loop, even when no packet arrives, reports
-// DTMF digits whose end packets were lost and checks the RTP timeout. The socket's read
-// deadline is set to the next housekeeping time, so an idle session wakes exactly then.
-const housekeepEvery = 250 * time.Millisecond
+// housekeepEvery is how often the receive loop reports DTMF digits whose end packets
+// were lost and checks the RTP timeout: on the first packet at or after the time, or,
+// when none comes, when the socket's read deadline passes housekeepSlack later. The
+// slack lets a call whose media flows housekeep on a packet instead of being woken by
+// the deadline four times a second; an idle session wakes every housekeepEvery +
+// housekeepSlack.
+const (
+	housekeepEvery = 250 * time.Millisecond
+	housekeepSlack = 50 * time.Millisecond
+)
 
 // receiveBuffer holds any datagram an Ethernet path delivers unfragmented.
 const receiveBuffer = 2048
@@ -33,6 +39,15 @@ type rxState struct {
 
 func newRxState() *rxState { return &rxState{dtmf: dtmf.NewReceiver()} }
 
+// reader reads the session's RTP socket for the receive loop (recv_linux.go: recvmmsg
+// without a read per packet that only finds the queue empty; recv_other.go: one
+// ReadFromUDPAddrPort per datagram). read hands what arrives to handlePacket and
+// returns when housekeeping is due at next, or with the socket's error: its read
+// deadline, a transient error, or net.ErrClosed once Close closed it.
+type reader interface {
+	read(next time.Time) error
+}
+
 // startReceiving starts the two socket readers; Close closes the sockets and waits for
 // both (recvDone, rtcpDone).
 func (s *Session) startReceiving() {
@@ -40,32 +55,31 @@ func (s *Session) startReceiving() {
 	go s.receiveRTCP()
 }
 
-// receive is the session's only reader of the RTP socket. It allocates its buffers once
-// and exits when Close closes the socket.
+// receive is the session's only reader of the RTP socket. Its reader allocates its
+// buffers once, and it exits when Close closes the socket.
 func (s *Session) receive() {
 	defer close(s.recvDone)
-	buf := make([]byte, receiveBuffer)
 	st := newRxState()
+	r, err := newReader(s, st)
+	if err != nil {
+		s.log.Error("RTP receive loop not started", "error", err)
+		return
+	}
 	next := time.Now().Add(housekeepEvery)
-	if err := s.conn.SetReadDeadline(next); err != nil {
+	if err := s.conn.SetReadDeadline(next.Add(housekeepSlack)); err != nil {
 		return
 	}
 	for {
-		n, from, err := s.conn.ReadFromUDPAddrPort(buf)
-		now := time.Now()
-		switch {
-		case err == nil:
-			s.handlePacket(buf[:n], from, now, st)
-		case errors.Is(err, net.ErrClosed):
+		err := r.read(next)
+		if errors.Is(err, net.ErrClosed) {
 			return
-		default:
-			// The deadline (housekeeping below) or a transient error such as an
-			// ICMP report; either way the loop goes on.
 		}
-		if !now.Before(next) {
+		// Otherwise housekeeping is due, the deadline passed or a transient error
+		// such as an ICMP report came; either way the loop goes on.
+		if now := time.Now(); !now.Before(next) {
 			s.housekeep(now, st.dtmf)
 			next = now.Add(housekeepEvery)
-			if err := s.conn.SetReadDeadline(next); err != nil {
+			if err := s.conn.SetReadDeadline(next.Add(housekeepSlack)); err != nil {
 				return // closed
 			}
 		}

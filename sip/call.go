@@ -86,6 +86,9 @@ type Call struct {
 	ctx  context.Context
 	stop context.CancelFunc
 
+	peerAllow      string // the peer's Allow header(s), joined; c.mu (allow.go)
+	peerAllowKnown bool   // the peer sent an Allow header
+
 	invite   *gosip.Request
 	tx       gosip.ServerTransaction
 	key      dialogKey
@@ -99,6 +102,8 @@ type Call struct {
 	offer        *sdp.Session // the caller's last offer; nil while a late offer is pending
 	neg          sdp.Negotiated
 	local        *sdp.Session // our last SDP (answer, or offer for late-offer calls)
+	sdpCfg       *sdp.Config  // the call's SDP config when it differs from the server's (SRTP, srtp.go)
+	bestEffort   bool         // our offers carry a=crypto on RTP/AVP (a trunk's srtp: optional)
 	origin       sdp.Origin
 	remoteTarget gosip.Uri
 	remoteCSeq   uint32
@@ -352,7 +357,7 @@ func (c *Call) Answer(ctx context.Context) error {
 	c.state = stateAnswered
 	late := c.offer == nil
 	if late {
-		c.local = sdp.Offer(c.srv.sdpConfig(), c.localMediaAddr(), c.nextOrigin(), sdp.SendRecv)
+		c.local = c.offerSDP(sdp.SendRecv)
 	}
 	body := c.local.Marshal()
 	neg := c.neg
@@ -423,7 +428,7 @@ func (c *Call) takeAnswer(ack *gosip.Request) error {
 	c.mu.Lock()
 	offer := c.local
 	c.mu.Unlock()
-	neg, err := sdp.NegotiateAnswer(offer, ans, c.srv.sdpConfig())
+	neg, err := sdp.NegotiateAnswer(offer, ans, c.sdpConfig())
 	if err != nil {
 		return fmt.Errorf("negotiate SDP answer in ACK: %w", err)
 	}

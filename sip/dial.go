@@ -444,7 +444,11 @@ func (s *Server) newOutboundCall(p *dialPlan) (*Call, error) {
 		c.auth = p.trunk.authenticator()
 	}
 	c.origin.AddrType, c.origin.Address = addrType(c.localMediaAddr().Addr())
-	c.local = sdp.Offer(s.sdpConfig(), c.localMediaAddr(), c.nextOrigin(), sdp.SendRecv)
+	if err := c.outboundSRTP(p.trunk); err != nil {
+		c.discard()
+		return nil, err
+	}
+	c.local = c.offerSDP(sdp.SendRecv)
 	c.invite = c.buildInvite(p)
 	return c, nil
 }

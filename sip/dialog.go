@@ -301,6 +301,9 @@ func hostPort(u gosip.Uri, transport string) string {
 // most 64*T1 (Timer F) or until ctx ends. A 401 or 407 is answered once with the
 // call's credentials (outbound calls through a trunk), with a new CSeq (§22.1).
 func (c *Call) transact(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
+	if err := c.srv.secureHop(ctx, req, c.trunk); err != nil { // TLS trunks (trunktls.go)
+		return nil, fmt.Errorf("send %s: %w", req.Method, err)
+	}
 	for attempt := 0; ; attempt++ {
 		res, err := c.srv.transact(ctx, req)
 		if err != nil {

@@ -1,6 +1,9 @@
 // Package sip is hotline's SIP user agent server: it answers inbound calls (RFC 3261)
-// on UDP and TCP, negotiates their audio with package sdp (offer/answer, RFC 3264)
-// and hands each one, with its media.Session, to a Handler as a Call.
+// on UDP, TCP and TLS, negotiates their audio with package sdp (offer/answer, RFC
+// 3264, SDES-SRTP of RFC 4568 on TLS trunks) and hands each one, with its
+// media.Session, to a Handler as a Call. It places outbound calls, directly or
+// through trunks (TLS trunks verified per trunk, trunktls.go), and bounds inbound
+// stream connections against slow-loris (connlimit.go).
 //
 // The layers follow the protocol. sipgo (github.com/emiago/sipgo) parses messages
 // and runs the transactions (RFC 3261 §17); this package is the transaction user and

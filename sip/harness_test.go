@@ -50,8 +50,14 @@ type testEnv struct {
 }
 
 type envConfig struct {
-	sip   Config
-	media media.Config
+	sip     Config
+	media   media.Config
+	options []Option // more server options
+}
+
+// withOptions adds server options.
+func withOptions(o ...Option) envOption {
+	return func(c *envConfig) { c.options = append(c.options, o...) }
 }
 
 type envOption func(*envConfig)
@@ -96,7 +102,7 @@ func newEnv(t testing.TB, opts ...envOption) *testEnv {
 		t.Fatalf("media engine: %v", err)
 	}
 	e.eng = eng
-	srv, err := NewServer(ec.sip, eng, e.handler, WithLogger(log), WithRegistry(e.reg))
+	srv, err := NewServer(ec.sip, eng, e.handler, append([]Option{WithLogger(log), WithRegistry(e.reg)}, ec.options...)...)
 	if err != nil {
 		eng.Close()
 		t.Fatalf("NewServer: %v", err)

@@ -254,7 +254,7 @@ func compileInbound(ic InboundConfig, realm string, opts []auth.Option) (*inboun
 			users[tc.Username] = auth.UserConfig{Password: tc.Password}
 		}
 		switch tc.SRTP {
-		case SRTPOff, SRTPOptional, SRTPRequired:
+		case SRTPOff, srtpOffWord, SRTPOptional, SRTPRequired:
 		default:
 			bad("srtp: %q is not one of optional, required", tc.SRTP)
 		}

@@ -63,7 +63,9 @@ func TestInboundNoRouteNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, withSIP(func(c *Config) { c.Route = router.Route }))
+	refusals := make(chan Refusal, 1)
+	e := newEnv(t, withSIP(func(c *Config) { c.Route = router.Route }),
+		withOptions(WithRefusedCalls(func(r Refusal) { refusals <- r })))
 	e.handler.set(hangupAtOnce)
 	p := e.newPeer("tcp")
 	l := p.newLeg() // dials 100
@@ -72,6 +74,14 @@ func TestInboundNoRouteNotFound(t *testing.T) {
 		t.Fatalf("INVITE to an unrouted number answered %d, want 404", res.StatusCode)
 	}
 	e.checkMetric(1, "hotline_sip_inbound_rejected_total", "reason", "no_route")
+	select {
+	case r := <-refusals:
+		if r.Status != 404 || r.Reason != "no_route" || r.Info.Called != "100" || r.Info.Transport != "tcp" {
+			t.Errorf("refusal %+v, want 404 no_route for 100 over tcp", r)
+		}
+	default:
+		t.Error("the unrouted INVITE was not reported to WithRefusedCalls")
+	}
 }
 
 // TestInboundTrunkDigest: a trunk identified by credentials only gets a 407 with

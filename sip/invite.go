@@ -31,6 +31,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	log := s.log.With("call_id", callID(req))
+	received := time.Now() // for its timeline line, reported once it is a call (trace.go)
 	// Our To tag goes onto the INVITE itself, before anything can build a response
 	// from it. sipgo answers a CANCEL with a 487 it builds from this request (and
 	// builds it before our OnCancel callback runs); without the tag in place it would
@@ -80,6 +81,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		if !ok {
 			s.sec.reject(rejectNoRoute)
 			log.Info("INVITE rejected: no route", "called", info.Called, "trunk", info.Trunk, "from", req.Source())
+			s.refuse(info, 404, "no_route")
 			_ = s.respond(tx, req, 404, "Not Found", nil)
 			return
 		}
@@ -90,7 +92,8 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		rel, retry, ok := s.guard.AdmitCall()
 		if !ok {
 			s.sec.reject(rejectOverload)
-			log.Warn("INVITE rejected: over the call limits", "from", req.Source())
+			log.Info("INVITE rejected: over an admission limit", "from", req.Source(), "retry_after", retry)
+			s.refuse(info, 503, "overload")
 			_ = s.respond(tx, req, 503, "Service Unavailable", nil,
 				gosip.NewHeader("Retry-After", strconv.Itoa(max(1, int(retry/time.Second)))))
 			return
@@ -101,11 +104,13 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		if release != nil {
 			release()
 		}
+		s.refuse(info, 488, "srtp")
 		return
 	}
 	// 100 Trying at once stops the caller's INVITE retransmissions (RFC 3261 §17.2.1)
 	// and sipgo's own 100 timer.
 	_ = s.respond(tx, req, 100, "Trying", nil)
+	tried := time.Now()
 
 	var offer *sdp.Session
 	var neg sdp.Negotiated
@@ -116,6 +121,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/sdp" {
 			log.Info("INVITE rejected: body is not SDP", "content_type", ct)
+			s.refuse(info, 415, "not_sdp")
 			_ = s.respond(tx, req, 415, "Unsupported Media Type", nil, gosip.NewHeader("Accept", "application/sdp"))
 			return
 		}
@@ -123,6 +129,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		offer, err = sdp.Parse(body)
 		if err != nil {
 			log.Warn("INVITE rejected: malformed SDP", "error", err, "from", req.Source())
+			s.refuse(info, 400, "malformed_sdp")
 			_ = s.respond(tx, req, 400, "Bad Request", nil, warning(399, s.cfg.Host, "Malformed SDP: "+err.Error()))
 			return
 		}
@@ -132,6 +139,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		}
 		if err != nil {
 			log.Info("INVITE rejected: no acceptable media", "error", err)
+			s.refuse(info, 488, "no_acceptable_media")
 			_ = s.respond(tx, req, 488, "Not Acceptable Here", nil, s.mediaWarning(err))
 			return
 		}
@@ -143,10 +151,15 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 			release()
 		}
 		log.Warn("INVITE rejected: no media resources", "error", err)
+		s.refuse(info, 503, "no_media_resources")
 		_ = s.respond(tx, req, 503, "Service Unavailable", nil, gosip.NewHeader("Retry-After", "5"))
 		return
 	}
 	c.release = release
+	c.notePeerAllow(req)
+	if cfg := s.inviteSDPConfig(adm.trunk, req); len(cfg.CryptoSuites) > 0 {
+		c.sdpCfg = &cfg // re-INVITEs are held to the trunk's SRTP policy (srtp.go)
+	}
 	if offer != nil {
 		if err := c.applyNegotiated(&neg, true); err != nil {
 			log.Warn("INVITE rejected: media setup failed", "error", err)
@@ -159,6 +172,7 @@ func (s *Server) onInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	}
 	switch code := s.register(c); code {
 	case 0:
+		s.traceInvite(req, received, tried)
 	case 482:
 		log.Info("INVITE rejected: merged request", "from", req.Source())
 		c.discardInbound()
@@ -414,7 +428,8 @@ func (c *Call) discard() {
 // onCanceled runs when the caller's CANCEL matched our INVITE transaction; the
 // transaction layer has already answered 200 to the CANCEL and 487 to the INVITE
 // (RFC 3261 §9.2). It runs under sipgo's transaction lock: it must not respond.
-func (c *Call) onCanceled(*gosip.Request) {
+func (c *Call) onCanceled(cancel *gosip.Request) {
+	c.srv.traceCanceled(c, cancel)
 	c.srv.metrics.request("CANCEL")
 	c.srv.metrics.response("CANCEL", 200)
 	c.srv.metrics.response("INVITE", 487)

@@ -24,6 +24,9 @@ type Metrics struct {
 	registered   *prometheus.GaugeVec     // trunk
 	// infoDigitsSent counts DTMF digits sent as SIP INFO (Call.SendInfoDigits).
 	infoDigitsSent prometheus.Counter
+	// tlsFailures counts failed TLS connections to trunks (connect, handshake or
+	// certificate verification), by trunk.
+	tlsFailures *prometheus.CounterVec
 
 	mu       sync.Mutex
 	respKids map[respKey]prometheus.Counter
@@ -76,11 +79,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "hotline_sip_info_digits_sent_total",
 			Help: "DTMF digits sent to peers as SIP INFO (application/dtmf-relay).",
 		}),
+		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hotline_trunk_tls_failures_total",
+			Help: "TLS connections to a trunk that failed (connect, handshake or certificate verification), by trunk.",
+		}, []string{"trunk"}),
 		respKids: make(map[respKey]prometheus.Counter),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.callsStarted, m.callsActive, m.callsEnded, m.requests, m.responses, m.setup,
-			m.attempts, m.outSetup, m.registered, m.infoDigitsSent} {
+			m.attempts, m.outSetup, m.registered, m.infoDigitsSent, m.tlsFailures} {
 			if err := reg.Register(c); err != nil {
 				return nil, fmt.Errorf("sip: register metrics: %w", err)
 			}
@@ -130,3 +137,5 @@ func (m *Metrics) trunkRegistered(trunk string, ok bool) {
 	}
 	m.registered.WithLabelValues(trunk).Set(v)
 }
+
+func (m *Metrics) tlsDialFailed(trunk string) { m.tlsFailures.WithLabelValues(trunk).Inc() }

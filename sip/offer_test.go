@@ -32,16 +32,18 @@ func TestRejectedOffers(t *testing.T) {
 		code    int
 		warning string // substring of the Warning header; "" when none is required
 		log     string // substring of the server log
+		reason  string // the Refusal reported to WithRefusedCalls; "": none
 	}{
-		{"no common codec", sdpOffer{port: 40000, formats: []string{fmtG729}, dir: "sendrecv"}.String(), "", 488, "305", "no acceptable media"},
-		{"malformed SDP", malformed, "", 400, "Malformed SDP", "malformed SDP"},
-		{"garbage SDP", "this is not SDP", "", 400, "Malformed SDP", "malformed SDP"},
-		{"text body", "hello", "text/plain", 415, "", "body is not SDP"},
-		{"bad content type", g711Offer(40000), "application/", 415, "", "body is not SDP"},
+		{"no common codec", sdpOffer{port: 40000, formats: []string{fmtG729}, dir: "sendrecv"}.String(), "", 488, "305", "no acceptable media", "no_acceptable_media"},
+		{"malformed SDP", malformed, "", 400, "Malformed SDP", "malformed SDP", "malformed_sdp"},
+		{"garbage SDP", "this is not SDP", "", 400, "Malformed SDP", "malformed SDP", "malformed_sdp"},
+		{"text body", "hello", "text/plain", 415, "", "body is not SDP", "not_sdp"},
+		{"bad content type", g711Offer(40000), "application/", 415, "", "body is not SDP", "not_sdp"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			refusals := make(chan Refusal, 4)
+			e := newEnv(t, withOptions(WithRefusedCalls(func(r Refusal) { refusals <- r })))
 			p := e.newPeer("udp")
 			l := p.newLeg()
 			l.inviteSpec(reqSpec{body: tc.body, contentType: tc.ct})
@@ -64,6 +66,18 @@ func TestRejectedOffers(t *testing.T) {
 				t.Errorf("final response without To tag (RFC 3261 §8.2.6.2)")
 			}
 			l.ackFailure(res)
+			select {
+			case r := <-refusals:
+				if tc.reason == "" {
+					t.Errorf("refusal %+v reported for an INVITE refused before the inbound policy", r)
+				} else if r.Status != tc.code || r.Reason != tc.reason || r.Info.CallID != l.callID || r.Info.Transport != "udp" {
+					t.Errorf("refusal %+v, want status %d reason %s for call %s over udp", r, tc.code, tc.reason, l.callID)
+				}
+			default:
+				if tc.reason != "" {
+					t.Errorf("the refused INVITE was not reported to WithRefusedCalls")
+				}
+			}
 			if !e.logs.contains(tc.log) {
 				t.Errorf("log does not mention %q:\n%s", tc.log, e.logs.String())
 			}

@@ -76,15 +76,18 @@ func (c *Call) reinviteWithOffer(req *gosip.Request, tx gosip.ServerTransaction)
 		c.refuseReinvite(req, tx, 400, "Bad Request", warning(399, c.srv.cfg.Host, "Malformed SDP: "+err.Error()))
 		return
 	}
-	neg, err := sdp.Negotiate(offer, c.srv.sdpConfig())
+	c.mu.Lock()
+	prev := c.neg
+	c.mu.Unlock()
+	neg, err := sdp.Negotiate(offer, c.sdpConfig())
+	if err == nil {
+		err = reanswerCrypto(&neg, prev) // SRTP: keep or redraw our key (srtp.go)
+	}
 	if err != nil {
 		c.log.Info("re-INVITE refused: no acceptable media", "error", err)
 		c.refuseReinvite(req, tx, 488, "Not Acceptable Here", c.srv.mediaWarning(err))
 		return
 	}
-	c.mu.Lock()
-	prev := c.neg
-	c.mu.Unlock()
 	if err := c.applyNegotiated(&neg, true); err != nil {
 		c.refuseReinvite(req, tx, 488, "Not Acceptable Here", c.srv.mediaWarning(err))
 		return
@@ -117,7 +120,7 @@ func (c *Call) reinviteWithOffer(req *gosip.Request, tx gosip.ServerTransaction)
 // answer arrives in the ACK (RFC 3261 §14.2).
 func (c *Call) reinviteWithoutOffer(req *gosip.Request, tx gosip.ServerTransaction) {
 	c.mu.Lock()
-	offer := sdp.Offer(c.srv.sdpConfig(), c.localMediaAddr(), c.nextOrigin(), sdp.SendRecv)
+	offer := c.offerSDP(sdp.SendRecv)
 	c.local = offer
 	if ct := req.Contact(); ct != nil {
 		c.remoteTarget = *ct.Address.Clone()

@@ -115,6 +115,9 @@ type Config struct {
 	TLS TLSConfig
 	// MaxMessageSize is the largest SIP message accepted (bytes); default 64 KiB.
 	MaxMessageSize int
+	// Conns bounds inbound TCP and TLS connections: per source, in total, and the
+	// time a message may take to arrive (slow-loris defence, connlimit.go).
+	Conns ConnLimits
 }
 
 // Default SIP settings.
@@ -162,6 +165,9 @@ type Server struct {
 	guard     Guard
 	sec       *secMetrics
 	tls       *certStore
+	dialLn    *dialListener // TLS connections to trunks, handed to sipgo (trunktls.go)
+	tlsDial   tlsDialer
+	connLimit *connLimiter    // TCP/TLS connection limits (connlimit.go)
 	inActive  int             // inbound calls in the dialog table
 	registrar *registrarState // nil: REGISTER gets 405 (register.go)
 	regStop   context.CancelFunc
@@ -172,6 +178,9 @@ type Server struct {
 	serving   sync.WaitGroup // Serve's listener loops
 
 	closeOnce sync.Once
+
+	trace     func(MessageTrace) // WithMessageTrace; nil: none (trace.go)
+	onRefused func(Refusal)      // WithRefusedCalls; nil: none (refused.go)
 }
 
 // dialogKey identifies a dialog from the UAS side (RFC 3261 §12): Call-ID, our tag
@@ -257,6 +266,9 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	if s.sec, err = newSecMetrics(s.reg); err != nil {
 		return nil, err
 	}
+	if s.connLimit, err = newConnLimiter(cfg.Conns, cfg.MaxMessageSize, s.reg); err != nil {
+		return nil, err
+	}
 	s.guard = cfg.Guard
 	var authOpts []auth.Option
 	if s.reg != nil {
@@ -295,6 +307,7 @@ func NewServer(cfg Config, m MediaEngine, h Handler, opts ...Option) (*Server, e
 	s.ua, err = sipgo.NewUA(
 		sipgo.WithUserAgent(cfg.UserAgent),
 		sipgo.WithUserAgentHostname(cfg.Host),
+		sipgo.WithUserAgenTLSConfig(clientTLSConfig()),
 		sipgo.WithUserAgentTransactionLayerOptions(gosip.WithTransactionLayerLogger(quiet),
 			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse)),
 		sipgo.WithUserAgentTransportLayerOptions(gosip.WithTransportLayerLogger(quiet),
@@ -363,7 +376,7 @@ func (s *Server) Listen() error {
 				s.closeListeners()
 				return fmt.Errorf("sip: listen tcp %s: %w", l.Addr, err)
 			}
-			s.listeners = append(s.listeners, ln)
+			s.listeners = append(s.listeners, s.limitConns(ln))
 			s.addrs = append(s.addrs, ln.Addr())
 			s.setContact("tcp", ln.Addr())
 		case "tls":
@@ -372,10 +385,14 @@ func (s *Server) Listen() error {
 				s.closeListeners()
 				return fmt.Errorf("sip: listen tls %s: %w", l.Addr, err)
 			}
-			tl := &tlsListener{Listener: tls.NewListener(ln, s.tls.tlsConfig()), addr: ln.Addr()}
+			tl := &tlsListener{Listener: s.limitConns(tls.NewListener(ln, s.tls.tlsConfig())), addr: ln.Addr()}
 			s.listeners = append(s.listeners, tl)
 			s.addrs = append(s.addrs, tl.Addr())
 			s.setContact("tls", ln.Addr())
+			if s.dialLn == nil {
+				s.dialLn = newDialListener(ln.Addr())
+				s.listeners = append(s.listeners, s.dialLn)
+			}
 		}
 	}
 	return nil
@@ -416,6 +433,8 @@ func (s *Server) Serve(ctx context.Context) error {
 			case net.PacketConn:
 				err = s.srv.ServeUDP(l)
 			case *tlsListener:
+				err = s.srv.ServeTLS(l)
+			case *dialListener:
 				err = s.srv.ServeTLS(l)
 			case net.Listener:
 				err = s.srv.ServeTCP(l)
@@ -504,6 +523,8 @@ func addrString(l io.Closer) string {
 		return "udp:" + l.LocalAddr().String()
 	case *tlsListener:
 		return "tls:" + l.Addr().String()
+	case *dialListener:
+		return "tls-out:" + l.Addr().String()
 	case net.Listener:
 		return "tcp:" + l.Addr().String()
 	}
@@ -511,8 +532,10 @@ func addrString(l io.Closer) string {
 }
 
 // Close hangs up every live call (BYE to answered calls, 503 to ringing ones, waiting
-// at most ShutdownTimeout for the answers), waits for the call handlers to return,
-// then closes the listeners and the SIP stack. Every call's record is complete when
+// at most ShutdownTimeout for the answers) and removes the trunks' registrations
+// (challenge round included, each within its register.unregister_timeout), waits
+// for the call handlers to return, then closes the listeners and the SIP stack.
+// Every call's record is complete when
 // Close returns. It is idempotent; concurrent callers wait for the first.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
@@ -604,8 +627,12 @@ func (s *Server) lookup(req *gosip.Request) *Call {
 		return nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[k]
+	c := s.calls[k]
+	s.mu.Unlock()
+	if c != nil { // every in-dialog request is looked up once: its timeline line (trace.go)
+		s.traceRequest(req, false, time.Now())
+	}
+	return c
 }
 
 func requestDialogKey(req *gosip.Request) (dialogKey, bool) {
@@ -631,11 +658,17 @@ func (s *Server) send(tx gosip.ServerTransaction, req *gosip.Request, res *gosip
 	if res.GetHeader("Server") == nil {
 		res.AppendHeader(gosip.NewHeader("Server", s.cfg.UserAgent))
 	}
+	// Timeline line (trace.go): time and call taken before the peer can answer (an
+	// ACK to a 2xx) or end the call (a BYE right after it).
+	at, traced := time.Now(), s.tracing(req)
 	if err := tx.Respond(res); err != nil {
 		// Not sent: e.g. a 2xx racing a CANCEL whose 487 completed the transaction.
 		return fmt.Errorf("sip: send %d to %s: %w", res.StatusCode, req.Method, err)
 	}
 	s.metrics.response(string(req.Method), res.StatusCode)
+	if traced {
+		s.traceResponse(res, req, true, at)
+	}
 	return nil
 }
 

@@ -291,14 +291,17 @@ func TestSippRegistrar(t *testing.T) {
 		return st.Registration.Registered && st.Registration.Expires.After(first)
 	})
 	e.srv.Close()
-	// Close removes the binding (REGISTER with Expires: 0). On a loaded machine the
-	// removal's challenge round can outlast Close's shutdown deadline, and SIPp then
-	// sees a retransmission it does not expect; what matters is that the removal was
-	// sent, so the test checks its arrival rather than SIPp's last round.
-	waitUntil(t, 10*time.Second, "the removal REGISTER (Expires: 0) at SIPp", func() bool {
-		b, _ := os.ReadFile(filepath.Join(u.dir, "messages.log"))
-		return bytes.Contains(b, []byte("Expires: 0"))
-	})
+	// Close removes the binding (REGISTER with Expires: 0) and waits for its whole
+	// challenge round (register.unregister_timeout): SIPp exits 0 only when the
+	// removal came back with valid credentials and got its 200.
+	b, _ := os.ReadFile(filepath.Join(u.dir, "messages.log"))
+	if !bytes.Contains(b, []byte("Expires: 0")) {
+		t.Error("no removal REGISTER (Expires: 0) reached SIPp")
+	}
+	if !e.logs.contains("trunk unregistered") {
+		t.Error("Close returned before the removal REGISTER was answered 200")
+	}
+	u.wait()
 	e.checkMetric(0, "hotline_trunk_registered", "trunk", "sipp")
 }
 
@@ -319,4 +322,34 @@ func TestSippRefer(t *testing.T) {
 		t.Errorf("cause %q", c.Cause())
 	}
 	u.wait()
+}
+
+// TestSippRegistrarSlowRemoval: the removal REGISTER at Close is challenged, and
+// the registrar (SIPp) takes its time over both answers, so the round outlasts
+// ShutdownTimeout; Close still completes it with valid credentials (SIPp exits 0
+// only then) within the trunk's register.unregister_timeout, and logs it.
+func TestSippRegistrarSlowRemoval(t *testing.T) {
+	u := startSippUAS(t, "registrar_slow_removal.xml", map[string]string{"user": "hotline-acct", "password": "0pen-s3same", "expires": "2"})
+	tc := sippTrunk(u)
+	tc.Register = RegisterConfig{Enabled: true, RetryBase: 200 * time.Millisecond, UnregisterTimeout: 20 * time.Second}
+	e := newEnv(t, withSIP(func(c *Config) {
+		c.Trunks = []TrunkConfig{tc}
+		c.ShutdownTimeout = 50 * time.Millisecond
+	}))
+	var first time.Time
+	waitUntil(t, 5*time.Second, "registered", func() bool {
+		st, _ := e.srv.Trunk("sipp")
+		first = st.Registration.Expires
+		return st.Registration.Registered
+	})
+	waitUntil(t, 5*time.Second, "refreshed", func() bool {
+		st, _ := e.srv.Trunk("sipp")
+		return st.Registration.Registered && st.Registration.Expires.After(first)
+	})
+	e.srv.Close()
+	if !e.logs.contains("trunk unregistered") {
+		t.Errorf("Close returned before the removal REGISTER was answered 200")
+	}
+	u.wait()
+	e.checkMetric(0, "hotline_trunk_registered", "trunk", "sipp")
 }

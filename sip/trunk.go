@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -41,8 +42,27 @@ type TrunkConfig struct {
 	Host string `yaml:"host"`
 	// Port is the carrier's SIP port; default 5060.
 	Port int `yaml:"port"`
-	// Transport is "udp" (default) or "tcp". The server must listen on it.
+	// Transport is "udp" (default), "tcp" or "tls". The server must listen on it
+	// (its port goes in our Contact). Over TLS the carrier's certificate is verified
+	// against TLSCAFile (default the system's pool) for the name we dial (the
+	// outbound proxy's host when set, else Host), which is also the SNI; at least
+	// TLS 1.2. The default Port is 5061 for tls.
 	Transport string `yaml:"transport"`
+	// TLSCAFile is a PEM file of the CA certificates that may sign the carrier's
+	// TLS certificate (a private CA or the carrier's self-signed certificate);
+	// empty: the system's root pool.
+	TLSCAFile string `yaml:"tls_ca_file"`
+	// TLSInsecureSkipVerify accepts any certificate from the carrier: the
+	// connection is encrypted but not authenticated (an active attacker can read
+	// the SRTP keys). For lab use only; it must be set explicitly and is logged.
+	TLSInsecureSkipVerify bool `yaml:"tls_insecure_skip_verify"`
+	// SRTP is "off" (default, also ""), "optional" or "required": SDES-SRTP (RFC
+	// 4568) on calls through the trunk, which needs transport tls (the keys travel
+	// in the SDP). required offers RTP/SAVP with an a=crypto line
+	// (AES_CM_128_HMAC_SHA1_80) and ends a call whose answer lacks one (BYE,
+	// ErrMedia); optional offers RTP/AVP with the a=crypto line ("best effort"
+	// SRTP) and falls back to plain RTP when the answer has none.
+	SRTP string `yaml:"srtp"`
 	// OutboundProxy is host[:port] of a proxy that every initial request (INVITE,
 	// REGISTER) goes through, as a pre-loaded loose Route (RFC 3261 §8.1.2). Requests
 	// inside a dialog follow the dialog's route set: the proxy is on it if it
@@ -119,15 +139,21 @@ type RegisterConfig struct {
 	// Defaults 30 s and 30 min.
 	RetryBase time.Duration `yaml:"retry_base"`
 	RetryMax  time.Duration `yaml:"retry_max"`
+	// UnregisterTimeout bounds the removal of the binding (REGISTER with Expires:
+	// 0, RFC 3261 §10.2.2) when the server closes, its digest challenge round
+	// included: Server.Close waits for it that long at most; default 5 s.
+	UnregisterTimeout time.Duration `yaml:"unregister_timeout"`
 }
 
 // Trunk defaults.
 const (
 	DefaultSIPPort            = 5060
+	DefaultSIPSPort           = 5061 // SIP over TLS (RFC 3261 §19.1.2)
 	DefaultRingTimeout        = 60 * time.Second
 	DefaultRegisterExpires    = time.Hour
 	DefaultRegisterRetryBase  = 30 * time.Second
 	DefaultRegisterRetryMax   = 30 * time.Minute
+	DefaultUnregisterTimeout  = 5 * time.Second
 	maxTrunkNameLen           = 32
 	earlyMediaAcceptConfig    = "accept"
 	earlyMediaIgnoreConfig    = "ignore"
@@ -190,9 +216,23 @@ func (t TrunkConfig) Validate() error {
 		bad("port: %d out of range", t.Port)
 	}
 	switch t.Transport {
-	case "", "udp", "tcp":
+	case "", "udp", "tcp", "tls":
 	default:
-		bad("transport: %q is not udp or tcp", t.Transport)
+		bad("transport: %q is not udp, tcp or tls", t.Transport)
+	}
+	if t.Transport != "tls" && (t.TLSCAFile != "" || t.TLSInsecureSkipVerify) {
+		bad("tls_ca_file, tls_insecure_skip_verify: need transport tls")
+	}
+	if t.TLSCAFile != "" && t.TLSInsecureSkipVerify {
+		bad("tls_insecure_skip_verify: set together with tls_ca_file (verify against it, or not at all)")
+	}
+	switch t.SRTP {
+	case SRTPOff, srtpOffWord, SRTPOptional, SRTPRequired:
+		if t.SRTP != SRTPOff && t.SRTP != srtpOffWord && t.Transport != "tls" {
+			bad("srtp: %s needs transport tls (SDES keys travel in the SDP)", t.SRTP)
+		}
+	default:
+		bad("srtp: %q is not off, optional or required", t.SRTP)
 	}
 	if t.OutboundProxy != "" {
 		if _, err := parseHostPort(t.OutboundProxy); err != nil {
@@ -255,6 +295,9 @@ func (t TrunkConfig) Validate() error {
 	}
 	if r.Expires != 0 && r.Expires < minRegisterExpires {
 		bad("register.expires: %v is shorter than %v", r.Expires, minRegisterExpires)
+	}
+	if r.UnregisterTimeout < 0 {
+		bad("register.unregister_timeout: %v is negative", r.UnregisterTimeout)
 	}
 	if r.RetryBase < 0 || r.RetryMax < 0 {
 		bad("register.retry_base, retry_max: must not be negative")
@@ -368,17 +411,24 @@ type trunk struct {
 	proxy      string // outbound proxy host:port, "" when none
 	limits     *trunkLimits
 	reg        *registration // nil unless Register.Enabled
+	tls        *tls.Config   // transport tls: how the carrier's certificate is checked
 }
 
 func newTrunk(cfg TrunkConfig, now func() time.Time) (*trunk, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Port == 0 {
-		cfg.Port = DefaultSIPPort
-	}
 	if cfg.Transport == "" {
 		cfg.Transport = defaultTransport
+	}
+	if cfg.Port == 0 {
+		cfg.Port = DefaultSIPPort
+		if cfg.Transport == "tls" {
+			cfg.Port = DefaultSIPSPort
+		}
+	}
+	if cfg.SRTP == srtpOffWord {
+		cfg.SRTP = SRTPOff
 	}
 	if cfg.FromDomain == "" {
 		cfg.FromDomain = cfg.Host
@@ -403,6 +453,12 @@ func newTrunk(cfg TrunkConfig, now func() time.Time) (*trunk, error) {
 	if cfg.OutboundProxy != "" {
 		t.proxy, _ = parseHostPort(cfg.OutboundProxy)
 		t.dest = t.proxy
+	}
+	if cfg.Transport == "tls" {
+		var err error
+		if t.tls, err = trunkTLSConfig(cfg); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

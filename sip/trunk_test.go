@@ -118,7 +118,7 @@ func TestValidateTrunks(t *testing.T) {
 	}
 	bad := []TrunkConfig{
 		good,
-		{Name: "carrier", Host: "bad host!", Port: 70000, Transport: "tls", OutboundProxy: "x:y",
+		{Name: "carrier", Host: "bad host!", Port: 70000, Transport: "sctp", OutboundProxy: "x:y",
 			Password: "p", Numbers: NumberPlan{CountryCode: "1a", Format: "weird"},
 			CallerID: CallerIDConfig{Policy: "fixed"}, MaxCalls: -1, CallsPerMinute: -2, EarlyMedia: "maybe",
 			Register: RegisterConfig{Enabled: true, Expires: time.Millisecond, RetryBase: time.Minute, RetryMax: time.Second}},

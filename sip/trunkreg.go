@@ -83,6 +83,10 @@ type registration struct {
 
 	mu     sync.Mutex
 	status RegistrationStatus
+	// challenge is the registrar's last 401/407: the removal at shutdown sends
+	// credentials for it at once (RFC 3261 §22.1 lets a UA reuse them within the
+	// realm), saving a round trip when the server is closing.
+	challenge *gosip.Response
 }
 
 func newRegistration(s *Server, t *trunk) *registration {
@@ -182,9 +186,11 @@ func (r *registration) run(ctx context.Context) {
 	r.mu.Unlock()
 	r.s.metrics.trunkRegistered(r.t.cfg.Name, false)
 	if was {
-		// RFC 3261 §10.2.2: Expires 0 removes the binding. Bounded, like every
-		// hang-up at shutdown.
-		uctx, cancel := context.WithTimeout(context.Background(), r.s.cfg.ShutdownTimeout)
+		// RFC 3261 §10.2.2: Expires 0 removes the binding. The registrar usually
+		// challenges it, and the round (REGISTER, 401, REGISTER with credentials,
+		// 200) must fit: it gets its own bound, unregister_timeout, rather than the
+		// calls' ShutdownTimeout, and Close waits for it.
+		uctx, cancel := context.WithTimeout(context.Background(), cmpOr(r.t.cfg.Register.UnregisterTimeout, DefaultUnregisterTimeout))
 		defer cancel()
 		if _, _, err := r.register(uctx, 0); err != nil {
 			log.Info("trunk unregistration failed", "error", err)
@@ -217,14 +223,29 @@ func (r *registration) backoff(n int) time.Duration {
 // asked for.
 func (r *registration) register(ctx context.Context, expires time.Duration) (granted, retryAfter time.Duration, err error) {
 	var challenge *gosip.Response
+	preemptive := false
+	if expires == 0 {
+		r.mu.Lock()
+		challenge, preemptive = r.challenge, r.challenge != nil
+		r.mu.Unlock()
+	}
 	for attempt := 0; ; attempt++ {
 		req := r.request(expires)
 		if challenge != nil {
 			if err := r.auth.authorize(req, challenge); err != nil {
-				return 0, 0, &CallError{Status: challenge.StatusCode, Reason: challenge.Reason, Err: ErrAuthFailed, Cause: err}
+				if preemptive {
+					req, challenge = r.request(expires), nil // no credentials: wait for the challenge
+				} else {
+					return 0, 0, &CallError{Status: challenge.StatusCode, Reason: challenge.Reason, Err: ErrAuthFailed, Cause: err}
+				}
 			}
+			preemptive = false
 		}
-		res, err := r.s.transact(ctx, req)
+		err := r.s.secureHop(ctx, req, r.t) // TLS trunks (trunktls.go)
+		var res *gosip.Response
+		if err == nil {
+			res, err = r.s.transact(ctx, req)
+		}
 		if err != nil {
 			return 0, 0, &CallError{Err: ErrUnavailable, Reason: "no answer from the registrar", Cause: err}
 		}
@@ -233,6 +254,9 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (gra
 			return r.granted(res, expires), 0, nil
 		case (res.StatusCode == 401 || res.StatusCode == 407) && attempt < maxAuthAttempts:
 			challenge = res
+			r.mu.Lock()
+			r.challenge = res
+			r.mu.Unlock()
 			continue
 		case res.StatusCode == 423 && attempt < maxAuthAttempts:
 			if h := res.GetHeader("Min-Expires"); h != nil {

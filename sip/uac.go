@@ -120,6 +120,7 @@ func (d *dialer) run(ctx context.Context) error {
 			}
 			return &CallError{Err: ErrCanceled, Reason: "server shut down"}
 		case res := <-cancelRes:
+			s.traceResponse(res, nil, false, time.Now())
 			if res.StatusCode >= 300 {
 				// 481: the INVITE completed meanwhile; its final response is on its way.
 				c.log.Debug("CANCEL answered", "status", res.StatusCode)
@@ -132,10 +133,14 @@ func (d *dialer) run(ctx context.Context) error {
 // credentials). A 2xx retransmitted after the first goes to the hook (RFC 6026 §7.2:
 // the transaction stays Accepted for 64*T1 and passes them up).
 func (d *dialer) send(inv *gosip.Request) error {
+	if err := d.c.srv.secureHop(d.c.ctx, inv, d.c.trunk); err != nil { // TLS trunks (trunktls.go)
+		return err
+	}
 	tx, err := d.c.srv.client.TransactionRequest(context.Background(), inv, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return err
 	}
+	d.c.srv.traceRequest(inv, true, time.Now())
 	c := d.c
 	tx.OnRetransmission(func(res *gosip.Response) { c.on2xxAgain(res) })
 	d.invite, d.tx = inv, tx
@@ -147,6 +152,7 @@ func (d *dialer) send(inv *gosip.Request) error {
 
 func (d *dialer) onResponse(res *gosip.Response) (done bool, err error) {
 	c := d.c
+	c.srv.traceResponse(res, nil, false, time.Now())
 	if ap, err := netip.ParseAddrPort(res.Source()); err == nil {
 		c.mu.Lock()
 		c.sigSource = ap.Addr()
@@ -164,6 +170,7 @@ func (d *dialer) onResponse(res *gosip.Response) (done bool, err error) {
 			d.ackAndBye(res)
 			return true, d.cancel
 		}
+		c.notePeerAllow(res)
 		return true, d.establish(res)
 	}
 	return d.onFailure(res)
@@ -224,7 +231,7 @@ func (d *dialer) startEarly(res *gosip.Response) bool {
 	if d.early.answer != nil && d.early.tag == tag && d.early.origin == ans.Origin {
 		return false // a repeated 183
 	}
-	neg, err := sdp.NegotiateAnswer(c.local, ans, c.srv.sdpConfig())
+	neg, err := sdp.NegotiateAnswer(c.local, ans, c.sdpConfig())
 	if err != nil {
 		c.log.Info("early media: unusable SDP ignored", "error", err)
 		return false
@@ -313,6 +320,7 @@ func (d *dialer) sendCancel() {
 		return
 	}
 	d.cancelTx = tx
+	d.c.srv.traceRequest(req, true, time.Now())
 	d.c.log.Info("CANCEL sent", "reason", d.cancel.Reason)
 }
 
@@ -408,7 +416,11 @@ func (d *dialer) answer(res *gosip.Response) (sdp.Negotiated, error) {
 	default:
 		return sdp.Negotiated{}, errors.New("2xx carries no SDP answer")
 	}
-	return sdp.NegotiateAnswer(c.local, ans, c.srv.sdpConfig())
+	neg, err := sdp.NegotiateAnswer(c.local, ans, c.sdpConfig())
+	if err == nil {
+		err = c.checkSRTPAnswer(&neg)
+	}
+	return neg, err
 }
 
 // uacDialog is the dialog a 2xx (or a forked one) establishes for us (§12.1.2): the
@@ -446,6 +458,9 @@ func (c *Call) newAck(res *gosip.Response, inv *gosip.Request, d dialog, target 
 		Params: gosip.NewParams()}
 	via.Params.Add("branch", gosip.GenerateBranchN(16))
 	ack.PrependHeader(via)
+	if err := c.srv.secureHop(context.WithoutCancel(c.ctx), ack, c.trunk); err != nil {
+		c.log.Warn("no TLS connection for the ACK", "error", err)
+	}
 	return ack
 }
 
@@ -454,7 +469,9 @@ func (c *Call) newAck(res *gosip.Response, inv *gosip.Request, d dialog, target 
 func (s *Server) writeAck(ack *gosip.Request) {
 	if err := s.client.WriteRequest(ack.Clone(), keepVia); err != nil {
 		s.log.Warn("ACK not sent", "call_id", callID(ack), "error", err)
+		return
 	}
+	s.traceRequest(ack, true, time.Now())
 }
 
 // on2xxAgain handles a 2xx to our INVITE after the first: a retransmission (the
@@ -487,6 +504,10 @@ func (c *Call) ackAndByeFork(res *gosip.Response, inv *gosip.Request) {
 	c.srv.writeAck(c.newAck(res, inv, dlg, target))
 	bye := c.requestIn(dlg, target, gosip.BYE, c.nextCSeq())
 	ctx := context.WithoutCancel(c.srv.halt)
+	if err := c.srv.secureHop(ctx, bye, c.trunk); err != nil {
+		c.log.Info("BYE of an unwanted dialog failed", "error", err)
+		return
+	}
 	if _, err := c.srv.transact(ctx, bye); err != nil {
 		c.log.Info("BYE of an unwanted dialog failed", "error", err)
 	}
@@ -513,14 +534,19 @@ func (s *Server) onStrayResponse(res *gosip.Response) {
 func (s *Server) transact(ctx context.Context, req *gosip.Request) (*gosip.Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, 64*s.cfg.T1)
 	defer cancel()
+	if err := s.secureHop(ctx, req, nil); err != nil {
+		return nil, fmt.Errorf("send %s: %w", req.Method, err)
+	}
 	tx, err := s.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return nil, fmt.Errorf("send %s: %w", req.Method, err)
 	}
+	s.traceRequest(req, true, time.Now())
 	defer tx.Terminate()
 	for {
 		select {
 		case res := <-tx.Responses():
+			s.traceResponse(res, req, false, time.Now())
 			if res.IsProvisional() {
 				continue
 			}

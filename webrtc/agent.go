@@ -5,8 +5,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
@@ -173,8 +176,11 @@ type AgentLeg struct {
 	phone *softphone
 	offer acd.Offer
 
+	// held and muted are read by the media clock (holdSink, holdSource) on every
+	// frame: atomics, no lock.
+	held, muted atomic.Bool
+
 	mu                sync.Mutex
-	held, muted       bool
 	end               acd.BridgeEnd
 	transferTo        string
 	ended             chan struct{}
@@ -186,10 +192,13 @@ var _ acd.Leg = (*AgentLeg)(nil)
 // Agent is the agent's id.
 func (l *AgentLeg) Agent() string { return l.phone.agent }
 
-// Media is the agent's media session (48 kHz with Opus), for media/bridge: the
-// bridge plays the caller's audio into it and listens to it. It outlives the leg
-// (it is the softphone's). With Done it makes AgentLeg an acd/telephony MediaLeg.
-func (l *AgentLeg) Media() bridge.Session { return l.phone.call.sess }
+// Media is the agent's media session (48 kHz with Opus) as media/bridge sees it:
+// the bridge plays the caller's audio into it and listens to it. While the agent
+// holds (the page's Hold), the caller hears music on hold (WithHoldMusic) instead
+// of the agent, and the agent hears nothing of the caller; unhold resumes the
+// conversation. The session outlives the leg (it is the softphone's). With Done it
+// makes AgentLeg an acd/telephony MediaLeg.
+func (l *AgentLeg) Media() bridge.Session { return &holdMedia{sess: l.phone.call.sess, leg: l} }
 
 // Session is the agent's *media.Session itself (recorders: AddStereoSink). The
 // softphone owns it: never Close or Configure it.
@@ -210,15 +219,30 @@ func (l *AgentLeg) End() (acd.BridgeEnd, string) {
 // Held reports whether the agent put the caller on hold (the bridge plays music on
 // hold to the caller and stops passing audio both ways); Muted whether the agent's
 // microphone is off (the page stops sending it).
-func (l *AgentLeg) Held() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.held }
+func (l *AgentLeg) Held() bool { return l.held.Load() }
 
 // Muted: see Held.
-func (l *AgentLeg) Muted() bool { l.mu.Lock(); defer l.mu.Unlock(); return l.muted }
+func (l *AgentLeg) Muted() bool { return l.muted.Load() }
 
-// Whisper shows text to the agent only, before the bridge (queue, intent). The
-// softphone displays it; it is not spoken.
+// Whisper shows text to the agent only, before the bridge (queue, intent), and
+// speaks it to them through the Synthesizer of WithWhisper, when there is one; it
+// returns when it has been played (or ctx ended).
 func (l *AgentLeg) Whisper(ctx context.Context, text string) error {
 	l.phone.sig.send(message{Type: msgWhisper, OfferID: l.offer.OfferID, Text: text})
+	e := l.phone.ep
+	if e.synth == nil || strings.TrimSpace(text) == "" {
+		return nil
+	}
+	sess := l.phone.call.sess
+	pcm, err := e.synth.Synthesize(ctx, text, e.voice, sess.SampleRate())
+	if err != nil {
+		return fmt.Errorf("webrtc: whisper to %s: %w", l.phone.agent, err)
+	}
+	if err := sess.Play(ctx, media.NewClip(pcm)); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("webrtc: whisper to %s: %w", l.phone.agent, err)
+	}
+	l.phone.call.log.Info("whisper spoken to agent", "offer_id", l.offer.OfferID, "offer_call_id", l.offer.CallID,
+		"samples", len(pcm))
 	return nil
 }
 
@@ -277,7 +301,7 @@ func (e *Endpoint) serveAgent(w http.ResponseWriter, r *http.Request) {
 	}
 	log := e.log.With("agent", agent)
 	log.Info("softphone logged in")
-	sig.send(message{Type: msgWelcome, Agent: agent, ICEServers: e.cfg.ICEServers, Seconds: e.cfg.WrapUp.Seconds()})
+	sig.send(message{Type: msgWelcome, Agent: agent, ICEServers: e.iceServersFor(agent, time.Now()), Seconds: e.cfg.WrapUp.Seconds()})
 
 	phone := &softphone{ep: e, agent: agent, sig: sig}
 	var call *Call // this goroutine's; phone.call is set by run, for Offer
@@ -341,13 +365,12 @@ func (e *Endpoint) serveAgent(w http.ResponseWriter, r *http.Request) {
 			}
 		case msgMute, msgHold:
 			if l := phone.current(); l != nil && m.On != nil {
-				l.mu.Lock()
 				if m.Type == msgMute {
-					l.muted = *m.On
+					l.muted.Store(*m.On)
 				} else {
-					l.held = *m.On
+					l.held.Store(*m.On)
 				}
-				l.mu.Unlock()
+				log.Info("agent "+m.Type, "on", *m.On, "offer_id", l.offer.OfferID, "call_id", l.offer.CallID)
 			}
 		case msgTransfer:
 			if l := phone.current(); l != nil && m.To != "" {
@@ -382,4 +405,103 @@ func (s *softphone) run(ctx context.Context, c *Call) {
 	if l := s.current(); l != nil {
 		l.finish(acd.EndAgent, "", "disconnected")
 	}
+}
+
+// Synthesizer renders whisper text as mono PCM at rate; the engine's TTS cache (the
+// flow runtime's ivr.Synthesizer) is one.
+type Synthesizer interface {
+	Synthesize(ctx context.Context, text, voice string, rate int) ([]int16, error)
+}
+
+// WithWhisper speaks AgentLeg.Whisper's text to the agent with synth in voice ("":
+// the synthesizer's default), as a SIP agent's phone hears it, besides showing it
+// on the page.
+func WithWhisper(synth Synthesizer, voice string) Option {
+	return func(e *Endpoint) { e.synth, e.voice = synth, voice }
+}
+
+// WithHoldMusic is what a caller hears while an agent holds them from the page
+// (default: bridge's built-in tune): the ACD's music on hold, so holding sounds
+// the same as waiting in the queue.
+func WithHoldMusic(m *bridge.Music) Option { return func(e *Endpoint) { e.music = m } }
+
+// holdMedia is the agent's session as the bridge sees it (AgentLeg.Media): what it
+// hears from the agent passes through a holdSink, what it plays to the agent
+// through a holdSource, so holding needs nothing from the bridge.
+type holdMedia struct {
+	sess *media.Session
+	leg  *AgentLeg
+}
+
+var _ bridge.Session = (*holdMedia)(nil)
+
+// SampleRate is the agent's session's.
+func (h *holdMedia) SampleRate() int { return h.sess.SampleRate() }
+
+// Play plays src to the agent, silenced while the agent holds.
+func (h *holdMedia) Play(ctx context.Context, src media.Source) error {
+	return h.sess.Play(ctx, &holdSource{src: src, held: &h.leg.held})
+}
+
+// AddSink delivers the agent's audio to s, replaced by music on hold while the
+// agent holds.
+func (h *holdMedia) AddSink(s media.Sink) (remove func()) {
+	hs := &holdSink{next: s, held: &h.leg.held}
+	if loop, err := h.leg.phone.ep.music.Source(h.sess.SampleRate()); err == nil {
+		hs.music = loop
+	} else {
+		h.leg.phone.call.log.Warn("no music on hold for the agent's hold: the caller hears silence", "error", err)
+	}
+	return h.sess.AddSink(hs)
+}
+
+// Digits are the keys the agent pressed.
+func (h *holdMedia) Digits() <-chan byte { return h.sess.Digits() }
+
+// SendDigits sends keys to the agent.
+func (h *holdMedia) SendDigits(ctx context.Context, digits string, mode media.DTMFMode) error {
+	return h.sess.SendDigits(ctx, digits, mode)
+}
+
+// holdSink passes the agent's audio on, or a frame of music while held. It runs on
+// the media clock: no allocation once its buffer has the frame's size.
+type holdSink struct {
+	next  media.Sink
+	held  *atomic.Bool
+	music *bridge.Loop // nil: silence on hold
+	buf   []int16
+}
+
+func (s *holdSink) WriteAudio(pcm []int16) {
+	if !s.held.Load() {
+		s.next.WriteAudio(pcm)
+		return
+	}
+	if cap(s.buf) < len(pcm) {
+		s.buf = make([]int16, len(pcm))
+	}
+	frame := s.buf[:len(pcm)]
+	if s.music != nil {
+		_, _ = s.music.Read(frame) // a Loop fills the frame and never fails
+	} else {
+		clear(frame)
+	}
+	s.next.WriteAudio(frame)
+}
+
+// holdSource reads src and, while held, plays silence instead of what it read:
+// src (the bridge's pipe from the caller) keeps being drained on the agent's clock,
+// so nothing piles up or overflows during the hold and the conversation resumes
+// with the caller's current audio.
+type holdSource struct {
+	src  media.Source
+	held *atomic.Bool
+}
+
+func (s *holdSource) Read(frame []int16) (int, error) {
+	n, err := s.src.Read(frame)
+	if s.held.Load() {
+		clear(frame)
+	}
+	return n, err
 }

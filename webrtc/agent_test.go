@@ -86,9 +86,26 @@ func testAuth(ctx context.Context, token string) (string, error) {
 	return "", errors.New("unknown token")
 }
 
-func newAgentStack(t *testing.T, desk *fakeDesk) *testStack {
+func newAgentStack(t *testing.T, desk *fakeDesk, opts ...Option) *testStack {
 	t.Helper()
-	return newTestStackOpts(t, Config{WrapUp: 5 * time.Second}, func(ctx context.Context, ch *Call) {}, WithAgents(desk, testAuth))
+	return newTestStackOpts(t, Config{WrapUp: 5 * time.Second}, func(ctx context.Context, ch *Call) {},
+		append([]Option{WithAgents(desk, testAuth)}, opts...)...)
+}
+
+// toneSynth "speaks" every text as a second of 440 Hz, and remembers what it was
+// asked.
+type toneSynth struct {
+	mu                sync.Mutex
+	text, voice       string
+	rate, synthesized int
+}
+
+func (s *toneSynth) Synthesize(ctx context.Context, text, voice string, rate int) ([]int16, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.text, s.voice, s.rate = text, voice, rate
+	s.synthesized++
+	return sine(440, rate, time.Second), nil
 }
 
 func TestAgentTokens(t *testing.T) {
@@ -135,7 +152,8 @@ func TestAgentLoginRefused(t *testing.T) {
 func TestBrowserAgentSoftphone(t *testing.T) {
 	wav := espeakWAV(t, t.TempDir(), "Good morning, this is Alice from customer service. How can I help you today?")
 	desk := newFakeDesk()
-	st := newAgentStack(t, desk)
+	synth := &toneSynth{}
+	st := newAgentStack(t, desk, WithWhisper(synth, "en-gb"))
 	_, page := startChromium(t, st.srv.URL+"/agent", wav)
 
 	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
@@ -203,6 +221,19 @@ func TestBrowserAgentSoftphone(t *testing.T) {
 		t.Fatal(err)
 	}
 	page.Wait(t, "the whisper", `hotline.whisper === "sales: billing"`)
+	// The whisper was spoken too: the synthesizer's audio at the session's rate
+	// reached the page (the first audio the engine sent it).
+	synth.mu.Lock()
+	if synth.synthesized != 1 || synth.text != "sales: billing" || synth.voice != "en-gb" || synth.rate != 48000 {
+		t.Errorf("whisper synthesized %d times: %q in %q at %d Hz, want once, the text, en-gb, 48000", synth.synthesized, synth.text, synth.voice, synth.rate)
+	}
+	synth.mu.Unlock()
+	page.Wait(t, "the spoken whisper in the browser", `(async () => {
+		const s = await hotline.pc.getStats();
+		let e = 0;
+		s.forEach(x => { if (x.type === "inbound-rtp" && x.kind === "audio") e += x.totalAudioEnergy || 0; });
+		return e > 0;
+	})()`)
 
 	// Audio both ways on the agent's leg: the fake microphone into the session, a
 	// tone from the session to the page.

@@ -57,6 +57,9 @@ type Config struct {
 	// ICEServers are the STUN and TURN servers (default: none: host candidates only,
 	// which is right on a LAN and for a server with a public address).
 	ICEServers []ICEServer `yaml:"ice_servers"`
+	// TURN, with a secret, replaces the TURN servers' static credentials by
+	// short-lived ones made per page (TURNCredentials).
+	TURN TURNConfig `yaml:"turn"`
 	// PublicIPs are the addresses our host candidates announce instead of the local
 	// ones, for a server behind 1:1 NAT (a cloud instance with an elastic IP).
 	PublicIPs []string `yaml:"public_ips"`
@@ -108,13 +111,19 @@ func (c Config) Validate() error {
 			case !ok:
 				errs = append(errs, fmt.Errorf("webrtc: ice_servers[%d]: %q is not a stun: or turn: URI", i, u))
 			case scheme == "turn" || scheme == "turns":
-				if s.Username == "" || s.Credential == "" {
-					errs = append(errs, fmt.Errorf("webrtc: ice_servers[%d]: TURN server %q needs username and credential", i, u))
+				if c.TURN.Secret == "" && (s.Username == "" || s.Credential == "") {
+					errs = append(errs, fmt.Errorf("webrtc: ice_servers[%d]: TURN server %q needs username and credential, or turn.secret", i, u))
 				}
 			case scheme != "stun" && scheme != "stuns":
 				errs = append(errs, fmt.Errorf("webrtc: ice_servers[%d]: unknown scheme %q (want stun, stuns, turn or turns)", i, scheme))
 			}
 		}
+	}
+	if c.TURN.TTL < 0 {
+		errs = append(errs, fmt.Errorf("webrtc: negative turn.ttl %v", c.TURN.TTL))
+	}
+	if c.TURN.Secret != "" && len(c.TURN.Secret) < MinAgentToken {
+		errs = append(errs, fmt.Errorf("webrtc: turn.secret shorter than %d characters", MinAgentToken))
 	}
 	for _, ip := range c.PublicIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {
@@ -171,6 +180,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.WrapUp == 0 {
 		c.WrapUp = DefaultWrapUp
+	}
+	if c.TURN.TTL == 0 {
+		c.TURN.TTL = DefaultTURNTTL
 	}
 	if c.BasePath == "" {
 		c.BasePath = DefaultBasePath

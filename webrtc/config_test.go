@@ -143,6 +143,9 @@ ice_servers:
   - urls: ["turn:turn.example.net:3478?transport=udp"]
     username: hotline
     credential: s3cret
+turn:
+  secret: "coturn-static-auth-secret"
+  ttl: 2h
 public_ips: ["203.0.113.7"]
 port_min: 40000
 port_max: 40999
@@ -170,7 +173,8 @@ agent_tokens:
 		t.Fatal(err)
 	}
 	if c.PortMin != 40000 || c.PortMax != 40999 || c.ICETimeout != 15*time.Second || c.BindIP != netip.IPv4Unspecified() ||
-		len(c.ICEServers) != 2 || c.ICEServers[1].Credential != "s3cret" || c.MaxCalls != 200 {
+		len(c.ICEServers) != 2 || c.ICEServers[1].Credential != "s3cret" || c.MaxCalls != 200 ||
+		c.TURN.Secret != "coturn-static-auth-secret" || c.TURN.TTL != 2*time.Hour {
 		t.Errorf("decoded %+v", c)
 	}
 }

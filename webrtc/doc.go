@@ -25,7 +25,11 @@
 // (its default interceptors send and read reports). ICE gathers host candidates, and
 // server-reflexive and relayed ones through Config.ICEServers; Config.PublicIPs
 // replaces the host address announced behind 1:1 NAT; Config.UDPMuxPort puts every
-// call on one UDP port.
+// call on one UDP port. With Config.TURN.Secret, TURN servers get short-lived
+// credentials instead of static ones (the TURN REST API scheme coturn checks with
+// use-auth-secret: username "<expiry unix time>:<agent or webrtc>", credential
+// base64(HMAC-SHA1(secret, username)); see TURNCredentials), made afresh for each
+// page's hello or welcome and for the engine's own side of each call.
 //
 // # Signalling
 //
@@ -59,6 +63,11 @@
 // messages above (so answering costs no negotiation); while it is connected the
 // softphone is the agent's acd.Endpoint (AgentDesk.SetEndpoint), and an answered
 // offer returns an *AgentLeg whose Media is the agent's session, for the bridge.
+// cmd/hotline puts the softphone beside the agent's SIP phones
+// (acd/telephony.Endpoints): the ACD rings whichever is there, both at once when
+// both are. While the agent holds, the bridge hears music on hold (WithHoldMusic,
+// the ACD's music_on_hold) from the agent's side and the agent hears nothing of the
+// caller; WithWhisper speaks Whisper's text to the agent besides showing it.
 //
 //	direction      type        fields                   meaning
 //	page → engine  login       token                    first message; AgentAuth maps the token to an agent id, else error unauthorized and close
@@ -69,8 +78,8 @@
 //	page → engine  reject      offerId                  decline it (Offer returns rejected)
 //	engine → page  cancel      offerId                  the offer is over: rang out, caller gone, another agent answered, or too late
 //	engine → page  talking     offerId, callId          the conversation started
-//	engine → page  whisper     offerId, text            AgentLeg.Whisper: shown to the agent only (not spoken)
-//	page → engine  mute, hold  on                       the agent's microphone off (the page disables its track) / the caller on hold (AgentLeg.Held for the bridge)
+//	engine → page  whisper     offerId, text            AgentLeg.Whisper: shown to the agent only (and spoken with WithWhisper)
+//	page → engine  mute, hold  on                       the agent's microphone off (the page disables its track) / the caller on hold: music on hold to them
 //	page → engine  transfer    to                       ends the conversation with acd.EndTransfer to a queue or number
 //	page → engine  hangup                               the agent ends the conversation (AgentLeg.Done, acd.EndAgent)
 //	engine → page  call_ended  offerId, reason          the conversation ended (reason: hangup when the engine ended it, agent, transferred, disconnected)
@@ -89,6 +98,7 @@
 //
 // Files: endpoint.go (Endpoint, pion API), serve.go (signalling loop and offer/answer),
 // call.go (Call), signal.go (messages, socket writer, Origin), track.go (codecs, the
-// outgoing track), agent.go (the softphone, acd.Endpoint and AgentLeg), page.go and
-// static/ (the /call and /agent pages), metrics.go, config.go.
+// outgoing track), agent.go (the softphone, acd.Endpoint and AgentLeg, hold and
+// whisper), turn.go (short-lived TURN credentials), page.go and static/ (the /call
+// and /agent pages), metrics.go, config.go.
 package webrtc

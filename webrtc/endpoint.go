@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-ivr/hotline/media"
+	"github.com/hotline-ivr/hotline/media/bridge"
 )
 
 // ErrClosed is returned by New's endpoint once Close was called; pages then get the
@@ -44,8 +45,11 @@ type Endpoint struct {
 	mux     net.PacketConn // the ICE UDP mux socket, when Config.UDPMuxPort is set
 	iceMux  interface{ Close() error }
 
-	desk AgentDesk // the agent softphone, when WithAgents is given
-	auth AgentAuth
+	desk  AgentDesk // the agent softphone, when WithAgents is given
+	auth  AgentAuth
+	music *bridge.Music // what a held caller hears (WithHoldMusic)
+	synth Synthesizer   // speaks whispers to agents (WithWhisper); nil: shown only
+	voice string
 
 	// loopbackOnly restricts candidates to loopback (tests: network only on loopback).
 	loopbackOnly bool
@@ -91,6 +95,9 @@ func New(cfg Config, eng *media.Engine, handler Handler, opts ...Option) (*Endpo
 	}
 	if e.desk != nil && e.auth == nil {
 		e.auth = tokenAuth(cfg.AgentTokens)
+	}
+	if e.music == nil {
+		e.music, _ = bridge.NewMusic("") // the built-in tune: no file, no error
 	}
 	e.log = e.log.With("component", "webrtc")
 	m, err := newMetrics(e.reg)
@@ -160,10 +167,12 @@ func (e *Endpoint) buildAPI() error {
 	return nil
 }
 
-// iceServers converts the configured servers for pion.
-func (e *Endpoint) iceServers() []webrtc.ICEServer {
-	out := make([]webrtc.ICEServer, 0, len(e.cfg.ICEServers))
-	for _, s := range e.cfg.ICEServers {
+// iceServers converts the configured servers for pion, with the engine's own
+// short-lived TURN credentials when Config.TURN has a secret.
+func (e *Endpoint) iceServers(now time.Time) []webrtc.ICEServer {
+	list := e.iceServersFor(turnEngineUser, now)
+	out := make([]webrtc.ICEServer, 0, len(list))
+	for _, s := range list {
 		out = append(out, webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential})
 	}
 	return out

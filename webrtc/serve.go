@@ -77,7 +77,7 @@ func (e *Endpoint) serveSignalling(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer done()
-	sig.send(message{Type: msgHello, ICEServers: e.cfg.ICEServers})
+	sig.send(message{Type: msgHello, ICEServers: e.iceServersFor(DefaultCaller, time.Now())})
 
 	var call *Call
 	defer func() {
@@ -235,7 +235,7 @@ func (c *Call) negotiate(offer string) (string, error) {
 		sess.Close()
 		return errInternal, ErrCallEnded
 	}
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers()})
+	pc, err := e.api.NewPeerConnection(webrtc.Configuration{ICEServers: e.iceServers(time.Now())})
 	if err != nil {
 		return errInternal, fmt.Errorf("webrtc: new peer connection: %w", err)
 	}

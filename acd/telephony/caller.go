@@ -11,6 +11,7 @@ import (
 	"github.com/hotline-ivr/hotline/ivr"
 	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/bridge"
+	"github.com/hotline-ivr/hotline/sip"
 )
 
 // MediaLeg is an answered leg the caller can be bridged to: AgentLeg, and whatever a
@@ -37,6 +38,7 @@ type doneChannel interface {
 // The ACD calls it from one goroutine at a time.
 type caller struct {
 	q      *Queue
+	id     string // the call id
 	leg    ivr.QueueLeg
 	ch     ivr.Channel
 	log    *slog.Logger
@@ -158,10 +160,7 @@ func (c *caller) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, err
 	if c.q.dtmf {
 		opts = append(opts, bridge.WithDTMF(c.q.dtmfMode))
 	}
-	br, err := bridge.New(mc.Media(), al.Media(), opts...)
-	if err != nil {
-		return acd.BridgeResult{}, fmt.Errorf("telephony: bridge: %w", err)
-	}
+	callerLeg, agentLeg := c.digitLeg(mc.Media(), c.ch, "caller"), c.digitLeg(al.Media(), leg, "agent")
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var callerDone <-chan struct{}
@@ -182,7 +181,7 @@ func (c *caller) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, err
 		}
 	}()
 	c.log.Info("telephony: bridged", "codec_rate_caller", mc.Media().SampleRate(), "codec_rate_agent", al.Media().SampleRate())
-	err = br.Run(bctx)
+	err := c.converse(bctx, callerLeg, agentLeg, opts)
 	var ce *bridge.ClosedError
 	switch {
 	case ctx.Err() != nil:
@@ -193,6 +192,63 @@ func (c *caller) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, err
 		return acd.BridgeResult{End: acd.EndCaller}, nil
 	}
 	return acd.BridgeResult{End: acd.EndCaller}, fmt.Errorf("telephony: bridge: %w", err)
+}
+
+// converse bridges the caller and agent until ctx ends (nil) or a side's session
+// closes (a *bridge.ClosedError). While a supervisor is in (Queue.Monitor) the two
+// talk through a mixer instead, and are bridged again when the supervisor leaves.
+func (c *caller) converse(ctx context.Context, callerLeg, agentLeg bridge.Session, opts []bridge.Option) error {
+	conv, unregister := c.q.register(c.id)
+	defer unregister()
+	for {
+		br, err := bridge.New(callerLeg, agentLeg, opts...)
+		if err != nil {
+			return err
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- br.Run(rctx) }()
+		var j *monitorJoin
+		select {
+		case err := <-done:
+			stop()
+			return err
+		case j = <-conv.join:
+		}
+		stop()
+		if err := <-done; err != nil {
+			j.joined <- err
+			close(j.left)
+			return err
+		}
+		mix(ctx, c.log.With("mode", j.mode.String()), callerLeg, agentLeg, j)
+		if ctx.Err() != nil {
+			c.log.Info("telephony: supervisor left with the call")
+			return nil
+		}
+		c.log.Info("telephony: supervisor left; caller and agent bridged again")
+	}
+}
+
+// sipLeg is an agent leg placed over SIP (*AgentLeg): its INFO route for keys.
+type sipLeg interface {
+	Call() *sip.Call
+}
+
+// digitLeg wraps a leg's session so the keys forwarded to it take the route its
+// peer negotiated (bridge.DigitLeg): RFC 4733, SIP INFO when the leg has SIP
+// signalling (owner is a *sip.Call, or an AgentLeg), else tones.
+func (c *caller) digitLeg(s bridge.Session, owner any, name string) *bridge.DigitLeg {
+	var info bridge.InfoSender
+	switch o := owner.(type) {
+	case sipLeg:
+		if call := o.Call(); call != nil {
+			info = call
+		}
+	case bridge.InfoSender:
+		info = o
+	}
+	return bridge.NewDigitLeg(s, info, c.log.With("leg", name))
 }
 
 func isClosed(ch <-chan struct{}) bool {

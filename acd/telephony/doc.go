@@ -16,6 +16,13 @@
 //   - SIPAgents.Watch follows the registrar: an agent whose phone registers gets
 //     their Endpoint (acd.Engine.SetEndpoint), one whose last phone unregisters or
 //     expires loses it, so the ACD offers calls only to agents who can ring.
+//   - Endpoints merges each agent's ways of being reached (SIPAgents.Watch through
+//     Source("sip"), the WebRTC softphone through Source("webrtc")) into the one
+//     endpoint the ACD rings: both ring at once when both are present, the first
+//     answer wins, and one going away never takes the other with it.
+//   - Queue.Monitor lets a supervisor listen, whisper or barge: the caller↔agent
+//     Bridge becomes a media/bridge.Mixer while they are in, and a Bridge again
+//     when they leave.
 //
 // The interfaces this package consumes (Engine, Dialer, Bindings, Watcher,
 // Synthesizer) are defined here so tests can stand in for them; cmd/hotline wires

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
@@ -41,6 +42,9 @@ type Queue struct {
 	dtmf        bool
 	dtmfMode    media.DTMFMode
 	log         *slog.Logger
+
+	convMu sync.Mutex
+	convs  map[string]*conversation // the calls talking to an agent, by call id (Monitor)
 }
 
 // QueueOption configures a Queue.
@@ -123,7 +127,7 @@ func (q *Queue) Enqueue(ctx context.Context, req ivr.QueueRequest) (ivr.QueueRes
 		AnnouncePosition: req.AnnouncePosition, AnnounceWait: req.AnnounceWait,
 		Callback: req.Callback, CallbackAfter: req.CallbackAfter, Timeout: req.Timeout,
 	}
-	c := &caller{q: q, leg: req.Leg, ch: req.Leg.Channel(), log: log, prompt: true}
+	c := &caller{q: q, id: req.CallID, leg: req.Leg, ch: req.Leg.Channel(), log: log, prompt: true}
 	res, err := q.engine.Enqueue(ctx, call, areq, c)
 	out := ivr.QueueResult{Outcome: outcome(res.Outcome), Agent: res.Agent, Waited: res.Wait, Talked: res.Talk}
 	log.Info("telephony: left queue", "outcome", res.Outcome.String(), "agent", res.Agent,

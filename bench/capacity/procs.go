@@ -122,6 +122,7 @@ type engine struct {
 type engineOptions struct {
 	flowDir, flow string // "" for the sample flow built into the binary
 	logLevel      string
+	pprof         bool // serve /debug/pprof (http.pprof) for the profile
 }
 
 // startEngine writes a configuration suited to load (log level warn, a wide RTP
@@ -144,6 +145,7 @@ sip:
   listen: ["udp:127.0.0.1:%d"]
 http:
   listen: "127.0.0.1:%d"
+  pprof: %t
 rtp:
   port_min: %d
   port_max: %d
@@ -151,7 +153,7 @@ tts:
   cache_dir: %q
 log:
   level: %s
-`, sipPort, httpPort, benchRTPMin, benchRTPMax, d.ttsDir, o.logLevel)
+`, sipPort, httpPort, o.pprof, benchRTPMin, benchRTPMax, d.ttsDir, o.logLevel)
 	confPath := filepath.Join(d.work, tag+"-engine.yaml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err

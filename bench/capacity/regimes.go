@@ -32,12 +32,14 @@ type regime struct {
 	// precheck, when set, runs before the ladder and says why the regime cannot be
 	// measured yet ("" when it can).
 	precheck func(ctx context.Context) string
+	// budget is the regime's share of the run's time: no step starts after it.
+	budget time.Duration
 }
 
 const flowsDir = "bench/flows"
 
 // regimes builds the benchmark's regimes.
-func (d *driver) regimes(ladder, probeLadder, cpsA, cpsB []int) []*regime {
+func (d *driver) regimes(ladder, ladderC, probeLadder, cpsA, cpsB []int) []*regime {
 	// The IVR caller of regime b: the sample flow's greeting and menu, key 2, "check
 	// my balance", the support sentence and goodbye, then the engine's BYE.
 	ivr := func(e *engine, n int, rate float64, dur time.Duration) loadtest.Config {
@@ -92,7 +94,7 @@ func (d *driver) regimes(ladder, probeLadder, cpsA, cpsB []int) []*regime {
 		},
 		{
 			key: "c", title: "(c) IVR with speech recognition on every call (bench/flows/speech.yaml: the caller says \"support\")",
-			unit: "calls", engine: engineOptions{flowDir: flowsDir, flow: "speech"}, ladder: ladder, resolution: 50,
+			unit: "calls", engine: engineOptions{flowDir: flowsDir, flow: "speech"}, ladder: ladderC, resolution: 25,
 			config: func(n int, e *engine) loadtest.Config {
 				rate, r := ramp(n, 10, 200)
 				c := ivr(e, n, rate, r+d.hold)
@@ -140,7 +142,17 @@ func lenient() loadtest.Criteria {
 // first failing step.
 func (d *driver) measure(ctx context.Context, spec *regime) RegimeResult {
 	rr := RegimeResult{Key: spec.key, Title: spec.title, Unit: spec.unit, Measurable: true}
-	d.logf("regime %s: %s", spec.key, spec.title)
+	d.logf("regime %s: %s (time budget %v)", spec.key, spec.title, spec.budget.Round(time.Second))
+	// A step starts only if one as long as the last still fits in the regime's share.
+	deadline := time.Now().Add(spec.budget)
+	var lastStep time.Duration
+	overBudget := func() bool {
+		if spec.budget <= 0 || time.Now().Add(lastStep).Before(deadline) {
+			return false
+		}
+		rr.OverBudget = true
+		return true
+	}
 	if spec.precheck != nil {
 		if why := spec.precheck(ctx); why != "" {
 			rr.Measurable, rr.Reason = false, why
@@ -156,13 +168,18 @@ func (d *driver) measure(ctx context.Context, spec *regime) RegimeResult {
 	}
 	var pass, fail *StepResult
 	try := func(n int) *StepResult {
+		start := time.Now()
 		s := d.step(ctx, spec, n)
+		lastStep = time.Since(start)
 		rr.Steps = append(rr.Steps, s)
 		return &rr.Steps[len(rr.Steps)-1]
 	}
-	for _, n := range spec.ladder {
+	for i, n := range spec.ladder {
 		if ctx.Err() != nil {
 			return rr
+		}
+		if i > 0 && overBudget() {
+			break
 		}
 		s := try(n)
 		switch {
@@ -186,7 +203,7 @@ func (d *driver) measure(ctx context.Context, spec *regime) RegimeResult {
 	}
 	if fail != nil && fail.Valid && fail.Error == "" {
 		hi = fail.N
-		for hi-lo > max(spec.resolution, lo/20) && ctx.Err() == nil {
+		for tries := 0; tries < d.maxBisect && hi-lo > max(spec.resolution, lo/20) && ctx.Err() == nil && !overBudget(); tries++ {
 			mid := (lo + hi) / 2 / spec.resolution * spec.resolution
 			if mid <= lo || mid >= hi {
 				break
@@ -207,7 +224,7 @@ func (d *driver) measure(ctx context.Context, spec *regime) RegimeResult {
 		rr.AtCapacity = pass
 	}
 	rr.FirstFailing = hi
-	rr.AllPassed = fail == nil
+	rr.AllPassed = fail == nil && !rr.OverBudget
 	d.logf("regime %s: capacity %d %s (first failing %d)", spec.key, rr.Capacity, spec.unit, hi)
 	return rr
 }
@@ -223,7 +240,7 @@ func (d *driver) step(ctx context.Context, spec *regime, n int) StepResult {
 			s = d.engineStep(ctx, spec, n, attempt)
 		}
 		d.logf("  %s %d %s: %s", spec.key, n, spec.unit, s.line())
-		if s.Pass || !s.Disturbed || s.Error != "" || ctx.Err() != nil {
+		if s.Pass || !s.Disturbed || s.Error != "" || ctx.Err() != nil || attempt > d.maxRetries {
 			return s
 		}
 		d.logf("  disturbed by other processes (core %d: %.0f%% foreign, %.1f%% waited; core %d: %.0f%% foreign, %.1f%% waited): running it again",

@@ -27,9 +27,9 @@ type Results struct {
 	Criteria     string         `json:"criteria"`
 	Regimes      []RegimeResult `json:"regimes"`
 	// RatioToCeiling is regime (b)'s capacity over the raw ceiling of the same run.
-	RatioToCeiling float64     `json:"ratio_b_to_ceiling"`
-	Profile        *ProfileRun `json:"profile,omitempty"`
-	SIPp           *SIPpRun    `json:"sipp,omitempty"`
+	RatioToCeiling float64         `json:"ratio_b_to_ceiling"`
+	Profile        *ProfileRun     `json:"profile,omitempty"`
+	SIPp           *SIPpComparison `json:"sipp,omitempty"`
 }
 
 // RegimeResult is one regime's ladder and its outcome.
@@ -46,6 +46,9 @@ type RegimeResult struct {
 	FirstFailing int         `json:"first_failing"`
 	AllPassed    bool        `json:"all_passed"`
 	AtCapacity   *StepResult `json:"at_capacity,omitempty"`
+	// OverBudget says the regime used its share of the run's time before its
+	// ladder or bisection ended: the capacity is a lower bound.
+	OverBudget bool `json:"over_budget,omitempty"`
 	// CapacityReport is the HTML report of the step at capacity, beside the results.
 	CapacityReport string       `json:"capacity_report,omitempty"`
 	Steps          []StepResult `json:"steps"`
@@ -201,10 +204,6 @@ func (r *Results) markdown() string {
 	fmt.Fprintf(&b, "- engine pinned to CPU %d, generator (this driver) to CPU %d, with taskset; both scheduled %s; all traffic over loopback\n", r.EngineCPU, r.GeneratorCPU, r.Scheduling)
 	fmt.Fprintf(&b, "- load average: %.2f at start, %.2f at end. Other engineers' processes share this machine: every step records the CPU they took from the pinned cores (foreign) and how long the engine's and the generator's threads waited for a CPU (run-queue wait); a failed step during which others used the engine's core while it waited was run again.\n", r.LoadAtStart, r.LoadAtEnd)
 	fmt.Fprintf(&b, "- pass criteria of every step: %s\n\n", r.Criteria)
-	if r.SIPp != nil {
-		r.SIPp.markdown(&b)
-		return b.String()
-	}
 
 	b.WriteString("## Summary\n\n")
 	b.WriteString("| regime | capacity | first failing | engine CPU at capacity | CPU-s per call-minute | memory per call | setup p99 | RTP gap p99 / max | loss |\n")
@@ -215,8 +214,13 @@ func (r *Results) markdown() string {
 			continue
 		}
 		capText := fmt.Sprintf("%d %s", rr.Capacity, rr.Unit)
-		if rr.AllPassed {
+		switch {
+		case rr.AllPassed:
 			capText = "≥ " + capText + " (every step passed)"
+		case rr.OverBudget && rr.FirstFailing == 0:
+			capText = "≥ " + capText + " (time budget used)"
+		case rr.OverBudget:
+			capText += " (bisection cut by the time budget)"
 		}
 		ff := "-"
 		if rr.FirstFailing > 0 {
@@ -239,6 +243,9 @@ func (r *Results) markdown() string {
 		} else if rr.Reason != "" {
 			fmt.Fprintf(&b, "\n%s: %s\n", rr.Title, rr.Reason)
 		}
+	}
+	if r.SIPp != nil {
+		r.SIPp.markdown(&b)
 	}
 	if p := r.Profile; p != nil {
 		p.markdown(&b)

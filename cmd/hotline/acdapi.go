@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
 	"github.com/hotline-ivr/hotline/api"
+	"github.com/hotline-ivr/hotline/sip/auth"
 )
 
 // acdAPI adapts *acd.Engine to the API's Queues and Agents, and samples the
@@ -27,11 +31,15 @@ type acdAPI struct {
 	// A queue missing here (added at run time, or "" for all queues) gets zero
 	// Targets, which the API fills with its defaults.
 	targets map[string]api.Targets
+	// admin changes agents (create, update, delete); nil answers 501-like
+	// api.ErrUnavailable.
+	admin *agentAdmin
 }
 
 var (
-	_ api.Queues = acdAPI{}
-	_ api.Agents = acdAPI{}
+	_ api.Queues     = acdAPI{}
+	_ api.Agents     = acdAPI{}
+	_ api.AgentAdmin = acdAPI{}
 )
 
 // newACDAPI adapts e, whose configuration is cfg (the one given to acd.NewEngine
@@ -245,4 +253,293 @@ func (a acdAPI) wallboard(ctx context.Context) ([]api.QueueOverview, map[string]
 		counts[list[i].State().String()]++
 	}
 	return rows, counts, nil
+}
+
+// agentsFile is where agents changed through the API are kept in data_dir.
+const agentsFile = "acd-agents.json"
+
+// agentAdmin changes agents at run time: the ACD engine and the agents file in
+// data_dir move together, so a change the API acknowledged is live and survives a
+// restart (the file is applied over acd.yaml at start: acd.yaml stays the seed).
+type agentAdmin struct {
+	e     *acd.Engine
+	file  *acd.AgentFile
+	realm string
+	// pinned maps an agent to the queue whose agents list in acd.yaml names them:
+	// deleting them would leave the queue naming an unknown agent.
+	pinned map[string]string
+
+	mu sync.Mutex // serialises changes: the engine and the file move together
+}
+
+// openAgentAdmin opens the agents file in data_dir and applies it to e: agents
+// created or changed through the API come back, deleted ones are removed.
+func openAgentAdmin(cfg Config, e *acd.Engine, seed *acd.Config) (*agentAdmin, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("acd agents file: %w", err)
+	}
+	f, err := acd.OpenAgentFile(filepath.Join(cfg.DataDir, agentsFile))
+	if err != nil {
+		return nil, err
+	}
+	a := &agentAdmin{e: e, file: f, realm: cfg.SIP.realm(), pinned: map[string]string{}}
+	if seed != nil {
+		for _, q := range seed.Queues {
+			for _, m := range q.Members {
+				a.pinned[m] = q.Name
+			}
+		}
+	}
+	ctx := context.Background()
+	for _, r := range f.Records() {
+		if r.Deleted {
+			if err := e.RemoveAgent(ctx, r.ID); err != nil && !errors.Is(err, acd.ErrNotFound) {
+				return nil, fmt.Errorf("acd agents file: remove %q: %w", r.ID, err)
+			}
+			continue
+		}
+		if err := e.AddAgent(ctx, r.Agent); err != nil {
+			return nil, fmt.Errorf("acd agents file: agent %q: %w", r.ID, err)
+		}
+	}
+	return a, nil
+}
+
+// credentials turns a SIP password into the HA1 digests the registrar checks,
+// for the user the phone registers as (the extension, else the id).
+func (a *agentAdmin) credentials(ag acd.Agent, password string) map[string]string {
+	user := phoneUser(ag)
+	return map[string]string{
+		auth.MD5.String():    auth.HA1(auth.MD5, user, a.realm, password),
+		auth.SHA256.String(): auth.HA1(auth.SHA256, user, a.realm, password),
+	}
+}
+
+// phoneUser is the SIP user an agent's phone registers as.
+func phoneUser(ag acd.Agent) string {
+	if ag.Extension != "" {
+		return ag.Extension
+	}
+	return ag.ID
+}
+
+// find returns agent id's state from the engine.
+func (a *agentAdmin) find(ctx context.Context, id string) (*acd.AgentState, error) {
+	list, err := a.e.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].ID == id {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+// put writes rec to the file, then to the engine; when the engine refuses, the
+// file gets back its previous record (or a deletion, which is harmless for an
+// agent that never was).
+func (a *agentAdmin) put(ctx context.Context, rec acd.AgentRecord) error {
+	old, had := a.file.Get(rec.ID)
+	if err := a.file.Put(rec); err != nil {
+		return err
+	}
+	if err := a.e.AddAgent(ctx, rec.Agent); err != nil {
+		if !had {
+			old = acd.AgentRecord{Agent: acd.Agent{ID: rec.ID}, Deleted: true}
+		}
+		_ = a.file.Put(old)
+		return err
+	}
+	return nil
+}
+
+// adminSide returns the admin side or api.ErrUnavailable.
+func (x acdAPI) adminSide() (*agentAdmin, error) {
+	if x.admin == nil {
+		return nil, fmt.Errorf("%w: agents cannot be changed on this engine (no agents file)", api.ErrUnavailable)
+	}
+	return x.admin, nil
+}
+
+// status reads agent id back for the answer.
+func (a *agentAdmin) status(ctx context.Context, id string) (api.AgentStatus, error) {
+	st, err := a.find(ctx, id)
+	if err != nil || st == nil {
+		return api.AgentStatus{}, acdErr(cmpErr(err, acd.ErrNotFound), fmt.Sprintf("agent %q", id))
+	}
+	return agentStatus(st), nil
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
+}
+
+// CreateAgent adds an agent, offline, to the engine and the agents file.
+func (x acdAPI) CreateAgent(ctx context.Context, s api.AgentSpec) (api.AgentStatus, error) {
+	a, err := x.adminSide()
+	if err != nil {
+		return api.AgentStatus{}, err
+	}
+	what := fmt.Sprintf("agent %q", s.ID)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur, err := a.find(ctx, s.ID)
+	switch {
+	case err != nil:
+		return api.AgentStatus{}, acdErr(err, what)
+	case cur != nil:
+		return api.AgentStatus{}, fmt.Errorf("%s: %w: the id is in use", what, api.ErrConflict)
+	}
+	rec := acd.AgentRecord{Agent: acd.Agent{ID: s.ID, Name: s.Name, Extension: s.Extension, Skills: acd.Skills(maps.Clone(s.Skills))}}
+	if s.Password != "" {
+		rec.Credentials = a.credentials(rec.Agent, s.Password)
+	}
+	if err := a.put(ctx, rec); err != nil {
+		return api.AgentStatus{}, acdErr(err, what)
+	}
+	return a.status(ctx, s.ID)
+}
+
+// UpdateAgent replaces an agent's profile; presence and a call in progress stay.
+func (x acdAPI) UpdateAgent(ctx context.Context, s api.AgentSpec) (api.AgentStatus, error) {
+	a, err := x.adminSide()
+	if err != nil {
+		return api.AgentStatus{}, err
+	}
+	what := fmt.Sprintf("agent %q", s.ID)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur, err := a.find(ctx, s.ID)
+	switch {
+	case err != nil:
+		return api.AgentStatus{}, acdErr(err, what)
+	case cur == nil:
+		return api.AgentStatus{}, fmt.Errorf("%s: %w", what, api.ErrNotFound)
+	}
+	rec := acd.AgentRecord{Agent: acd.Agent{ID: s.ID, Name: s.Name, Extension: s.Extension, Skills: acd.Skills(maps.Clone(s.Skills))}}
+	old, _ := a.file.Get(s.ID)
+	switch {
+	case s.Password != "":
+		rec.Credentials = a.credentials(rec.Agent, s.Password)
+	case len(old.Credentials) > 0 && phoneUser(old.Agent) != phoneUser(rec.Agent):
+		// The digests are bound to the user name the phone registers as.
+		return api.AgentStatus{}, fmt.Errorf("%s: %w: a new extension needs the password again", what, api.ErrInvalid)
+	default:
+		rec.Credentials = old.Credentials
+	}
+	if err := a.put(ctx, rec); err != nil {
+		return api.AgentStatus{}, acdErr(err, what)
+	}
+	return a.status(ctx, s.ID)
+}
+
+// SetSkills replaces an agent's skills only.
+func (x acdAPI) SetSkills(ctx context.Context, id string, skills map[string]int) (api.AgentStatus, error) {
+	a, err := x.adminSide()
+	if err != nil {
+		return api.AgentStatus{}, err
+	}
+	what := fmt.Sprintf("agent %q", id)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur, err := a.find(ctx, id)
+	switch {
+	case err != nil:
+		return api.AgentStatus{}, acdErr(err, what)
+	case cur == nil:
+		return api.AgentStatus{}, fmt.Errorf("%s: %w", what, api.ErrNotFound)
+	}
+	old, _ := a.file.Get(id)
+	ag := cur.Agent
+	ag.Skills = acd.Skills(maps.Clone(skills))
+	if err := a.put(ctx, acd.AgentRecord{Agent: ag, Credentials: old.Credentials}); err != nil {
+		return api.AgentStatus{}, acdErr(err, what)
+	}
+	return a.status(ctx, id)
+}
+
+// DeleteAgent removes an agent who is not ringing or on a call (409 then: delete
+// once the call ends), nor named by a queue's agents list in acd.yaml.
+func (x acdAPI) DeleteAgent(ctx context.Context, id string) error {
+	a, err := x.adminSide()
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("agent %q", id)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cur, err := a.find(ctx, id)
+	switch {
+	case err != nil:
+		return acdErr(err, what)
+	case cur == nil:
+		return fmt.Errorf("%s: %w", what, api.ErrNotFound)
+	}
+	if q, ok := a.pinned[id]; ok {
+		return fmt.Errorf("%s: %w: queue %q lists the agent in acd.yaml; remove them there", what, api.ErrConflict, q)
+	}
+	if err := a.e.RemoveAgent(ctx, id); err != nil {
+		return acdErr(err, what)
+	}
+	if err := a.file.Put(acd.AgentRecord{Agent: acd.Agent{ID: id}, Deleted: true}); err != nil {
+		// Not durable: put the agent back (offline) rather than lose them at restart.
+		_ = a.e.AddAgent(context.WithoutCancel(ctx), cur.Agent)
+		return acdErr(err, what)
+	}
+	return nil
+}
+
+// agentUsers is the registrar's credential store for agents given a password
+// through the API (their HA1 digests in the agents file), in front of next (the
+// sip.users of the configuration). The registrar finds new and changed agents at
+// once: it reads the file's records at each look-up.
+type agentUsers struct {
+	file  *acd.AgentFile
+	realm string
+	next  auth.Users // nil: none
+}
+
+var _ auth.Users = agentUsers{}
+
+// Lookup implements auth.Users.
+func (u agentUsers) Lookup(ctx context.Context, username, realm string, alg auth.Algorithm) (auth.Credential, error) {
+	if realm == u.realm {
+		for _, r := range u.file.Records() {
+			if r.Deleted || phoneUser(r.Agent) != username {
+				continue
+			}
+			if ha1 := r.Credentials[alg.String()]; ha1 != "" {
+				return auth.Credential{HA1: ha1}, nil
+			}
+		}
+	}
+	if u.next == nil {
+		return auth.Credential{}, auth.ErrUnknownUser
+	}
+	return u.next.Lookup(ctx, username, realm, alg)
+}
+
+// hasPasswords reports whether an agent of the API was given a SIP password, so
+// the engine must be their phones' registrar even without sip.users.
+func (a *agentAdmin) hasPasswords() bool {
+	if a == nil {
+		return false
+	}
+	for _, r := range a.file.Records() {
+		if !r.Deleted && len(r.Credentials) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// registrarUsers returns the credential store for the registrar: the API's agents
+// in front of next (sip.users).
+func (a *agentAdmin) registrarUsers(next auth.Users) auth.Users {
+	return agentUsers{file: a.file, realm: a.realm, next: next}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hotline-ivr/hotline/acd"
 	"github.com/hotline-ivr/hotline/api"
+	"github.com/hotline-ivr/hotline/sip/auth"
 )
 
 // newTestACDAPI builds a real ACD from acd/testdata/acd.yaml (queues billing,
@@ -344,5 +345,159 @@ func (acdapiCaller) Hold(ctx context.Context) (byte, error) {
 func (acdapiCaller) Announce(context.Context, acd.Announcement) (byte, error) { return 0, nil }
 
 func (acdapiCaller) Bridge(context.Context, acd.Leg) (acd.BridgeResult, error) {
+	return acd.BridgeResult{End: acd.EndAgent}, nil
+}
+
+// newAdminACDAPI is newTestACDAPI with the agents file in dir.
+func newAdminACDAPI(t *testing.T, dir string) (acdAPI, *acd.Engine) {
+	t.Helper()
+	a, e := newTestACDAPI(t)
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	cfg.SIP.Realm = "test-realm"
+	admin, err := openAgentAdmin(cfg, e, nil)
+	if err != nil {
+		t.Fatalf("openAgentAdmin: %v", err)
+	}
+	a.admin = admin
+	return a, e
+}
+
+// TestACDAPIAgentAdminPersists: an agent created, changed and one deleted through
+// the adapter are live in the engine at once, and a second engine over the same
+// agents file (a restart: acd.yaml is the seed again) has the same agents.
+func TestACDAPIAgentAdminPersists(t *testing.T) {
+	dir := t.TempDir()
+	a, e := newAdminACDAPI(t, dir)
+	ctx := t.Context()
+	st, err := a.CreateAgent(ctx, api.AgentSpec{ID: "dave", Name: "Dave", Extension: "1004", Skills: map[string]int{"billing": 4}, Password: "s3cret-1004"})
+	if err != nil {
+		t.Fatalf("CreateAgent: %v", err)
+	}
+	if st.State != "offline" || st.Skills["billing"] != 4 {
+		t.Fatalf("created %+v, want offline with billing 4", st)
+	}
+	if _, err := a.CreateAgent(ctx, api.AgentSpec{ID: "alice"}); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("CreateAgent(alice) = %v, want api.ErrConflict", err)
+	}
+	// dave logs in and is offered billing calls: billing's staffed count sees him.
+	if err := a.SetPresence(ctx, "dave", api.PresenceAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.SetEndpoint("dave", acdapiPhone{})
+	if st, _ := a.QueueStatus(ctx, "billing"); st.AgentsStaffed != 1 {
+		t.Fatalf("billing with dave available = %+v, want 1 staffed", st)
+	}
+	if _, err := a.SetSkills(ctx, "dave", map[string]int{"billing": 2, "french": 1}); err != nil {
+		t.Fatalf("SetSkills: %v", err)
+	}
+	if s := agentByID(t, a, "dave"); s.Skills["billing"] != 2 || s.Name != "Dave" || s.State != "available" {
+		t.Fatalf("after SetSkills dave = %+v, want billing 2, name and presence kept", s)
+	}
+	// A new extension without the password again would leave digests for the old one.
+	if _, err := a.UpdateAgent(ctx, api.AgentSpec{ID: "dave", Extension: "1005"}); !errors.Is(err, api.ErrInvalid) {
+		t.Fatalf("UpdateAgent(new extension, no password) = %v, want api.ErrInvalid", err)
+	}
+	if _, err := a.UpdateAgent(ctx, api.AgentSpec{ID: "dave", Name: "David", Extension: "1004", Skills: map[string]int{"billing": 3}}); err != nil {
+		t.Fatalf("UpdateAgent: %v", err)
+	}
+	if _, err := a.UpdateAgent(ctx, api.AgentSpec{ID: "nobody"}); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("UpdateAgent(nobody) = %v, want api.ErrNotFound", err)
+	}
+	if err := a.DeleteAgent(ctx, "carol"); err != nil {
+		t.Fatalf("DeleteAgent(carol): %v", err)
+	}
+	if err := a.DeleteAgent(ctx, "carol"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("DeleteAgent(carol) again = %v, want api.ErrNotFound", err)
+	}
+
+	// The registrar finds dave's password; a wrong realm or user is unknown.
+	users := a.admin.registrarUsers(nil)
+	c, err := users.Lookup(ctx, "1004", "test-realm", auth.MD5)
+	if err != nil || c.HA1 != auth.HA1(auth.MD5, "1004", "test-realm", "s3cret-1004") {
+		t.Fatalf("Lookup(1004) = %+v, %v; want dave's MD5 HA1", c, err)
+	}
+	if _, err := users.Lookup(ctx, "1004", "other", auth.SHA256); !errors.Is(err, auth.ErrUnknownUser) {
+		t.Fatalf("Lookup in another realm = %v, want ErrUnknownUser", err)
+	}
+
+	// The restart: a new engine from acd.yaml, then the agents file.
+	b, _ := newAdminACDAPI(t, dir)
+	list, err := b.Agents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range list {
+		ids = append(ids, s.ID)
+	}
+	if !slices.Equal(ids, []string{"alice", "bob", "dave"}) {
+		t.Fatalf("agents after restart %v, want alice, bob, dave (carol deleted)", ids)
+	}
+	if d := agentByID(t, b, "dave"); d.Name != "David" || d.Skills["billing"] != 3 || d.State != "offline" {
+		t.Fatalf("dave after restart = %+v, want David, billing 3, offline", d)
+	}
+	if c, err := b.admin.registrarUsers(nil).Lookup(ctx, "1004", "test-realm", auth.SHA256); err != nil || c.HA1 == "" {
+		t.Fatalf("dave's password after restart: %+v, %v", c, err)
+	}
+}
+
+// TestACDAPIDeleteAgentOnCall: an agent on a call cannot be deleted (409) and can
+// be changed; once the call ends the delete goes through.
+func TestACDAPIDeleteAgentOnCall(t *testing.T) {
+	a, e := newAdminACDAPI(t, t.TempDir())
+	ctx := t.Context()
+	talking := make(chan struct{})
+	release := make(chan struct{})
+	e.SetEndpoint("alice", acdapiPhone{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Enqueue(ctx, acd.Call{ID: "call-1"}, acd.Request{Queue: "billing"}, blockingCaller{talking: talking, release: release})
+		done <- err
+	}()
+	<-talking
+	if err := a.DeleteAgent(ctx, "alice"); !errors.Is(err, api.ErrConflict) {
+		t.Fatalf("DeleteAgent(alice on a call) = %v, want api.ErrConflict", err)
+	}
+	if _, err := a.SetSkills(ctx, "alice", map[string]int{"billing": 1}); err != nil {
+		t.Fatalf("SetSkills(alice on a call): %v", err)
+	}
+	if s := agentByID(t, a, "alice"); s.State != "on_call" || s.Skills["billing"] != 1 {
+		t.Fatalf("alice = %+v, want on_call with billing 1", s)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DeleteAgent(ctx, "alice"); err != nil {
+		t.Fatalf("DeleteAgent(alice after the call): %v", err)
+	}
+}
+
+// TestACDAPIAgentAdminReadOnly: without an agents file changes are refused with
+// api.ErrUnavailable, not applied half-way.
+func TestACDAPIAgentAdminReadOnly(t *testing.T) {
+	a, _ := newTestACDAPI(t)
+	if _, err := a.CreateAgent(t.Context(), api.AgentSpec{ID: "dave"}); !errors.Is(err, api.ErrUnavailable) {
+		t.Fatalf("CreateAgent without a file = %v, want api.ErrUnavailable", err)
+	}
+}
+
+// blockingCaller talks until release is closed.
+type blockingCaller struct{ talking, release chan struct{} }
+
+func (blockingCaller) Hold(ctx context.Context) (byte, error) {
+	<-ctx.Done()
+	return 0, nil
+}
+
+func (blockingCaller) Announce(context.Context, acd.Announcement) (byte, error) { return 0, nil }
+
+func (c blockingCaller) Bridge(ctx context.Context, _ acd.Leg) (acd.BridgeResult, error) {
+	close(c.talking)
+	select {
+	case <-c.release:
+	case <-ctx.Done():
+	}
 	return acd.BridgeResult{End: acd.EndAgent}, nil
 }

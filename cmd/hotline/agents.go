@@ -17,6 +17,7 @@ import (
 	"github.com/hotline-ivr/hotline/sip/auth"
 	"github.com/hotline-ivr/hotline/sip/guard"
 	"github.com/hotline-ivr/hotline/sip/registrar"
+	"github.com/hotline-ivr/hotline/webrtc"
 )
 
 // defaultACD is the ACD configuration `hotline serve` runs with when acd.file is
@@ -28,14 +29,17 @@ import (
 var defaultACD []byte
 
 // people is the human side of the engine: the ACD, the registrar the agents'
-// phones register with, and the SIP side that rings them.
+// phones register with, the SIP side that rings them, and the merge of each
+// agent's phone and browser softphone into the one endpoint the ACD rings.
 type people struct {
-	acd      *acd.Engine
-	acdCfg   *acd.Config
-	queue    *telephony.Queue
-	bindings *registrar.Memory // nil without SIP users
-	agents   *telephony.SIPAgents
-	unwatch  func()
+	acd       *acd.Engine
+	acdCfg    *acd.Config
+	queue     *telephony.Queue
+	music     *bridge.Music        // acd.music_on_hold: the queue's and the softphone's hold
+	endpoints *telephony.Endpoints // phones ("sip") and softphones ("webrtc") per agent
+	bindings  *registrar.Memory    // nil without SIP users
+	agents    *telephony.SIPAgents
+	unwatch   func()
 }
 
 // loadACD reads the ACD configuration: acd.file, or the built-in one.
@@ -77,13 +81,14 @@ func newPeople(cfg Config, recs *records, reg prometheus.Registerer, log *slog.L
 		_ = eng.Close()
 		return nil, err
 	}
-	return &people{acd: eng, acdCfg: ac, queue: q}, nil
+	return &people{acd: eng, acdCfg: ac, queue: q, music: music, endpoints: telephony.NewEndpoints(eng, log)}, nil
 }
 
 // registrarOption makes the SIP server the registrar of the agents' phones when
-// sip.users lists any; digest challenges are answered against them.
-func (p *people) registrarOption(cfg Config, reg prometheus.Registerer, log *slog.Logger) (sip.Option, error) {
-	if len(cfg.SIP.Users) == 0 {
+// sip.users lists any or an agent was given a password through the API; digest
+// challenges are answered against the API's agents first, then sip.users.
+func (p *people) registrarOption(cfg Config, admin *agentAdmin, reg prometheus.Registerer, log *slog.Logger) (sip.Option, error) {
+	if len(cfg.SIP.Users) == 0 && !admin.hasPasswords() {
 		return nil, nil
 	}
 	users := make(map[string]auth.UserConfig, len(cfg.SIP.Users))
@@ -99,7 +104,11 @@ func (p *people) registrarOption(cfg Config, reg prometheus.Registerer, log *slo
 	for _, name := range cfg.SIP.digestAlgorithms() {
 		algs = append(algs, auth.ParseAlgorithm(name)) // checked by Validate
 	}
-	authn, err := auth.New(realm, static, auth.WithLogger(log), auth.WithAlgorithms(algs...))
+	var lookup auth.Users = static
+	if admin != nil {
+		lookup = admin.registrarUsers(static)
+	}
+	authn, err := auth.New(realm, lookup, auth.WithLogger(log), auth.WithAlgorithms(algs...))
 	if err != nil {
 		return nil, fmt.Errorf("sip.users: %w", err)
 	}
@@ -121,11 +130,29 @@ func (p *people) ringAgents(srv *sip.Server, synth telephony.Synthesizer, cfg AC
 	if err != nil {
 		return err
 	}
-	p.unwatch = p.agents.Watch(p.bindings, p.acd, p.acd)
+	p.unwatch = p.agents.Watch(p.bindings, p.endpoints.Source("sip"), p.acd)
 	return nil
 }
 
-// close stops ringing agents and the ACD; the SIP server must be closed first.
+// softphones is the ACD as the WebRTC agent softphone sees it: presence and
+// wrap-up go to the ACD, the softphone's endpoint to the merge beside the agent's
+// phones, so a phone unregistering never takes the browser away, nor the other way
+// round.
+func (p *people) softphones() webrtc.AgentDesk {
+	return softphoneDesk{Engine: p.acd, ways: p.endpoints.Source("webrtc")}
+}
+
+// softphoneDesk is *acd.Engine with SetEndpoint going through the merge.
+type softphoneDesk struct {
+	*acd.Engine
+	ways telephony.EndpointSetter
+}
+
+// SetEndpoint sets the agent's softphone way (nil: the tab is gone).
+func (d softphoneDesk) SetEndpoint(agentID string, ep acd.Endpoint) { d.ways.SetEndpoint(agentID, ep) }
+
+// close stops ringing agents and the ACD; the SIP server and the WebRTC endpoint
+// must be closed first.
 func (p *people) close() {
 	if p.unwatch != nil {
 		p.unwatch()
@@ -133,6 +160,7 @@ func (p *people) close() {
 	if p.agents != nil {
 		p.agents.Close()
 	}
+	p.endpoints.Close()
 	_ = p.acd.Close()
 	if p.bindings != nil {
 		_ = p.bindings.Close()

@@ -79,6 +79,8 @@ recordings:
   calls: true
 limits:
   max_calls: 50
+  max_cps: 100
+  max_cpu: 1          # set, yet never reached
   drain_timeout: 5s
 store:
   driver: sqlite
@@ -118,6 +120,7 @@ sip:
     trunks: []
   routes:
     - {number: "!", flow: wait}
+  trunks: []
   guard:
     invite: {rate: 100, burst: 200}
     register: {rate: 5, burst: 20}
@@ -125,18 +128,18 @@ sip:
     ban_time: 10m
     max_auth_failures: 10
     exempt: ["127.0.0.0/8"]
-    max_calls: 100
-    max_cps: 50
     block_scanners: true
     scanner_agents: [evil-scanner]
     max_sources: 1000
   tls: {cert_file: "", key_file: ""}
+  connections: {max_per_source: 64, max_total: 4096, header_timeout: 10s, idle_timeout: 10m}
   realm: e2e
   digest_algorithms: [MD5, SHA-256]
   users:
     "1001": {password: agent-secret-1001}
 webrtc:
   ice_servers: []
+  turn: {secret: "", ttl: 12h}
   public_ips: []
   port_min: 0
   port_max: 0
@@ -156,8 +159,10 @@ acd:
   music_on_hold: ""
   hold_prompt_every: 20s
   whisper_voice: en-us
+  callback_trunk: ""
 http:
   listen: 127.0.0.1:%[2]d
+  pprof: false
 rtp:
   bind_address: 127.0.0.1
   public_address: 127.0.0.1

@@ -73,12 +73,22 @@ type RecordingsConfig struct {
 	Calls bool `yaml:"calls"`
 }
 
-// LimitsConfig bounds the load one node takes and how it stops.
+// LimitsConfig bounds the load one node takes and how it stops: admission control
+// (admission.go) for SIP and WebRTC calls alike. A call over a limit is refused
+// before it gets media (SIP: 503 with Retry-After; WebRTC: the page is told) and
+// /readyz answers 503 while any limit is reached, so the dispatcher in front routes
+// elsewhere.
 type LimitsConfig struct {
-	// MaxCalls refuses new calls with 503 beyond this many at once, and turns
-	// /readyz to 503 so the dispatcher in front routes elsewhere. Default: 0, no
-	// limit beyond the RTP port range.
+	// MaxCalls refuses new calls beyond this many at once. Default: 0, no limit
+	// beyond the RTP port range.
 	MaxCalls int `yaml:"max_calls"`
+	// MaxCPS refuses new calls beyond this many per second (a token bucket: MaxCPS
+	// per second, max(1, MaxCPS) at once; fractions allowed). Default: 0, no limit.
+	MaxCPS float64 `yaml:"max_cps"`
+	// MaxCPU refuses new calls while the engine process used more than this
+	// fraction of the CPUs it may use (GOMAXPROCS: the affinity mask, a cgroup
+	// quota) over the last 2 seconds, e.g. 0.9. Default: 0, no limit.
+	MaxCPU float64 `yaml:"max_cpu"`
 	// DrainTimeout is how long SIGTERM waits for calls in progress to end, refusing
 	// new ones, before it hangs up the rest. Default: 30s.
 	DrainTimeout Duration `yaml:"drain_timeout"`
@@ -108,11 +118,20 @@ type SIPConfig struct {
 	// Routes send called numbers to flows (first match wins; no match: 404).
 	// Default: none, every call runs flows.default.
 	Routes []sip.RouteConfig `yaml:"routes"`
-	// Guard is the flood guard: per-source rates, bans, call and CPS limits.
-	// Default: on, with loopback exempt.
+	// Trunks are the carriers outbound calls to numbers go through: the ACD's
+	// callbacks (acd.callback_trunk), the originate API (see sip.TrunkConfig).
+	// Default: none.
+	Trunks []sip.TrunkConfig `yaml:"trunks"`
+	// Guard is the flood guard: per-source rates, bans, scanners (call limits are
+	// the limits section's). Default: on, with loopback exempt.
 	Guard guard.Config `yaml:"guard"`
 	// TLS is the certificate of tls: listeners (reloaded on SIGHUP).
 	TLS sip.TLSConfig `yaml:"tls"`
+	// Connections bounds inbound TCP and TLS connections against slow-loris and
+	// connection floods: per source address, in total, and how long a message may
+	// take to arrive or a connection stay idle (see sip.ConnLimits). Default:
+	// 64 per source, 4096 in all, 10s, 10m.
+	Connections sip.ConnLimits `yaml:"connections"`
 	// Realm is the digest realm of agent phones' registrations. Default: "hotline".
 	Realm string `yaml:"realm"`
 	// Users are the agents' phones: SIP username (the agent's extension) to
@@ -162,12 +181,21 @@ type ACDConfig struct {
 	// WhisperVoice speaks the whisper (queue, intent) to an agent before the
 	// caller is connected, on queues with whisper: true. Default: en-us.
 	WhisperVoice string `yaml:"whisper_voice"`
+	// CallbackTrunk is the sip.trunks entry a queue's callbacks dial the customer
+	// through; pending callbacks are kept in data_dir and survive a restart.
+	// Default: "", no callback is offered.
+	CallbackTrunk string `yaml:"callback_trunk"`
 }
 
 // HTTPConfig is the HTTP listener section (health, metrics).
 type HTTPConfig struct {
 	// Listen is host:port. Default: 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler (net/http/pprof) under /debug/pprof/ on this
+	// listener, for the capacity benchmark's profile (bench/PROFILE.md). It exposes
+	// the process's internals: keep it off on a listener others can reach.
+	// Default: false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // RTPConfig is the media section.
@@ -276,6 +304,9 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
+	if err := movedLimitKeys(data); err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	// An empty file (io.EOF) means "all defaults".
@@ -313,6 +344,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ACD.HoldPromptEvery.Duration <= 0 {
 		bad("acd.hold_prompt_every: must be positive")
+	}
+	if t := c.ACD.CallbackTrunk; t != "" && !hasTrunk(c.SIP.Trunks, t) {
+		bad("acd.callback_trunk: trunk %q is not in sip.trunks", t)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen: %q: %v", c.HTTP.Listen, err)
@@ -354,6 +388,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.MaxCalls < 0 {
 		bad("limits.max_calls: must not be negative")
+	}
+	if c.Limits.MaxCPS < 0 {
+		bad("limits.max_cps: must not be negative")
+	}
+	if c.Limits.MaxCPU < 0 || c.Limits.MaxCPU > 1 {
+		bad("limits.max_cpu: %g is not a fraction of the CPUs between 0 (no limit) and 1", c.Limits.MaxCPU)
 	}
 	if c.Limits.DrainTimeout.Duration < 0 {
 		bad("limits.drain_timeout: must not be negative")

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,7 @@ func newLoadtestCmd() *cobra.Command {
 		cfg                 loadtest.Config
 		localIP, mode, hang string
 		jsonOut, htmlOut    string
+		cpuProfile          string
 		quiet, noFail       bool
 	)
 	cmd := &cobra.Command{
@@ -64,7 +66,14 @@ loss, setup latency); --no-fail reports without failing.`,
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return err
+			}
 			rep, err := loadtest.Run(ctx, cfg)
+			if perr := stopProfile(); err == nil && perr != nil {
+				return perr
+			}
 			if err != nil {
 				return err
 			}
@@ -119,8 +128,32 @@ loss, setup latency); --no-fail reports without failing.`,
 	f.StringVar(&htmlOut, "html", "", "write the report as an HTML page with plots to this file")
 	f.BoolVar(&cfg.KeepCalls, "keep-calls", false, "include every call's record in the JSON report")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file (go tool pprof); the engine's comes from its /debug/pprof (http.pprof)")
 	f.BoolVar(&noFail, "no-fail", false, "exit 0 even when the quality criteria are not met")
 	return cmd
+}
+
+// startCPUProfile profiles this process into path ("" for none) until the returned
+// function is called: whether the generator itself, not the engine, bounds a run.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // writeReport writes one report format to path ("" for none, "-" for stdout).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hotline-ivr/hotline/ivr"
 	"github.com/hotline-ivr/hotline/media/rtcp"
+	"github.com/hotline-ivr/hotline/sip"
 	"github.com/hotline-ivr/hotline/store"
 	_ "github.com/hotline-ivr/hotline/store/postgres" // registers "postgres"
 	_ "github.com/hotline-ivr/hotline/store/sqlite"   // registers "sqlite"
@@ -26,6 +27,8 @@ type records struct {
 	stop   context.CancelFunc // ends the retention loop
 	done   chan struct{}
 	log    *slog.Logger
+	sip    *sipTimeline  // SIP messages into the timelines of calls (traceSIP)
+	refuse *refusedCalls // records of INVITEs refused before they became calls
 }
 
 // storeConfig is cfg.Store with the engine's defaults: SQLite in the data directory.
@@ -72,6 +75,12 @@ func openRecords(ctx context.Context, cfg Config, reg prometheus.Registerer, log
 		_ = s.Close()
 		return nil, err
 	}
+	r.sip = newSIPTimeline(r.writer, log)
+	if r.refuse, err = newRefusedCalls(r, reg, log); err != nil {
+		_ = w.Close()
+		_ = s.Close()
+		return nil, err
+	}
 	rctx, stop := context.WithCancel(context.Background())
 	r.stop = stop
 	go func() {
@@ -99,6 +108,8 @@ func removeRecording(dir, name string) error {
 func (r *records) close() {
 	r.stop()
 	<-r.done
+	r.refuse.close()
+	r.sip.close()
 	if err := r.writer.Close(); err != nil {
 		r.log.Error("call records: writer close", "error", err)
 	}
@@ -108,11 +119,26 @@ func (r *records) close() {
 }
 
 // submit hands ops to the writer; a refusal (invalid op) is logged with the call.
+// A StartCall opens the call's timeline to its SIP messages, a FinishCall closes it
+// (after a grace for the last answers, see sipTimeline).
 func (r *records) submit(callID string, ops ...store.Op) {
 	if err := r.writer.Submit(ops...); err != nil {
 		r.log.Error("call record refused", "call_id", callID, "error", err)
+		return
+	}
+	for _, op := range ops {
+		switch op := op.(type) {
+		case store.StartCall:
+			r.sip.begin(op.Record.ID)
+		case store.FinishCall:
+			r.sip.end(op.Record.ID)
+		}
 	}
 }
+
+// traceSIP is the SIP server's message observer (sip.WithMessageTrace): it queues
+// the message for the call's timeline and returns at once.
+func (r *records) traceSIP(m sip.MessageTrace) { r.sip.observe(m) }
 
 // event adds one line to a call's timeline.
 func (r *records) event(callID string, kind store.EventKind, name, detail string) {

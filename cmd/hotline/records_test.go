@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +95,75 @@ func TestCallRecordEndToEnd(t *testing.T) {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("hotline calls show does not mention %q:\n%s", s, out.String())
 		}
+	}
+	// The engine hung up: its BYE and the caller's answer close the SIP lines.
+	var shown string
+	waitFor(t, 10*time.Second, "the engine's BYE in the timeline", func() bool {
+		shown = callsShow(t, dataDir, id)
+		return strings.Contains(shown, "← 200 OK (BYE)")
+	})
+	requireInOrder(t, shown, "← INVITE", "→ 200 OK (INVITE)", "← ACK", "main_menu", "→ BYE", "← 200 OK (BYE)")
+}
+
+// TestCallsShowSIPMessages: `hotline calls show` prints the SIP messages of a call
+// in brief, in order, among its other timeline lines: a SIPp caller that is
+// answered and hangs up, and nothing of the OPTIONS probe sent beside it.
+func TestCallsShowSIPMessages(t *testing.T) {
+	var dataDir string
+	te := startEngine(t, engineOptions{configure: func(c *Config) { dataDir = c.DataDir }})
+	t.Parallel() // after the engine started: see startEngine
+
+	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_options.xml"})
+	runSipp(t, te, freeSippPorts(t), sippCall{scenario: "uac_hangup.xml", pause: time.Second})
+	id := te.waitLog(t, 5*time.Second, "call ended", "cause", "caller_bye").str("call_id")
+
+	want := []string{
+		"← INVITE", "→ 100 Trying (INVITE)", "→ 200 OK (INVITE)", "← ACK", "← BYE", "→ 200 OK (BYE)",
+	}
+	var out string
+	waitFor(t, 10*time.Second, "the call's SIP messages in its timeline", func() bool {
+		out = callsShow(t, dataDir, id)
+		return strings.Contains(out, "→ 200 OK (BYE)")
+	})
+	requireInOrder(t, out, want...)
+	if strings.Contains(out, "OPTIONS") {
+		t.Errorf("the timeline shows an OPTIONS probe of another dialog:\n%s", out)
+	}
+	// The other lines are interleaved with the messages by time, not appended: the
+	// record starts after the INVITE arrived, the flow's first node runs before the
+	// caller's BYE, the quality summary is written when the call is over.
+	requireInOrder(t, out, "← INVITE", "inbound call from", "welcome", "← BYE", "→ 200 OK (BYE)", "summary")
+	if !regexp.MustCompile(`← INVITE +sip:5000@127\.0\.0\.1:\d+, from 127\.0\.0\.1:\d+ \(udp\)`).MatchString(out) {
+		t.Errorf("the INVITE's line does not give its Request-URI:\n%s", out)
+	}
+}
+
+// callsShow runs `hotline calls show ID` against the data directory's records.
+func callsShow(t *testing.T, dataDir, id string) string {
+	t.Helper()
+	cfgPath := filepath.Join(t.TempDir(), "hotline.yaml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir: "+dataDir+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetArgs([]string{"calls", "show", "-c", cfgPath, id})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("hotline calls show: %v", err)
+	}
+	return out.String()
+}
+
+// requireInOrder fails unless each of want occurs in out after the previous one.
+func requireInOrder(t *testing.T, out string, want ...string) {
+	t.Helper()
+	rest := out
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("%q missing, or not after %v, in:\n%s", w, want, out)
+		}
+		rest = rest[i+len(w):]
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -157,11 +158,13 @@ type engine struct {
 	prompts    *tts.Cache
 	flows      *flowSet
 	board      *switchboard
+	admission  *admission // limits: max_calls, max_cps, max_cpu, the drain
 	recordings *recordings
 	records    *records
 	asr        io.Closer // the speech recognizers' decoder pools and connections
 	people     *people   // the ACD, the agents' registrar and phones
 	acdAPI     acdAPI
+	agentAdmin *agentAdmin      // agents changed through the API, kept in data_dir
 	rtc        *webrtc.Endpoint // browser callers and agents
 	transfers  *transferer
 	guard      *guard.Guard
@@ -181,9 +184,12 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	if err := e.flows.load(); err != nil {
 		return nil, err
 	}
-	e.board = newSwitchboard(cfg.Limits.MaxCalls)
-	e.recordings = &recordings{dir: cfg.recordingsDir()}
 	var err error
+	if e.admission, err = newAdmission(cfg.Limits, e.reg, log); err != nil {
+		return nil, err
+	}
+	e.board = newSwitchboard(e.admission)
+	e.recordings = &recordings{dir: cfg.recordingsDir()}
 	if e.records, err = openRecords(context.Background(), cfg, e.reg, log); err != nil {
 		return nil, err
 	}
@@ -224,6 +230,9 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 			e.people.close()
 		}
 	}()
+	if e.agentAdmin, err = openAgentAdmin(cfg, e.people.acd, e.people.acdCfg); err != nil {
+		return nil, err
+	}
 	e.transfers = &transferer{}     // bridge transfers need the SIP server: set below
 	understanding := flowtest.NLU{} // package nlu, trained per flow on its intents
 	e.runtime = ivr.New(e.prompts,
@@ -262,7 +271,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, fmt.Errorf("rtp.codecs: %w", err)
 	}
 	scfg := sip.Config{Host: cfg.SIP.PublicAddress, UserAgent: cfg.SIP.UserAgent, Codecs: codecs,
-		Inbound: cfg.SIP.Inbound, TLS: cfg.SIP.TLS}
+		Inbound: cfg.SIP.Inbound, TLS: cfg.SIP.TLS, Trunks: cfg.SIP.Trunks, Conns: cfg.SIP.Connections}
 	for _, l := range cfg.SIP.Listen {
 		la, _ := parseListen(l)
 		scfg.Listen = append(scfg.Listen, sip.Listen{Transport: la.transport, Addr: la.addr})
@@ -278,13 +287,15 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		}
 		scfg.Route = router.Route
 	}
-	if e.guard, err = guard.New(cfg.SIP.Guard, guard.WithRegistry(e.reg), guard.WithLogger(log)); err != nil {
+	if e.guard, err = guard.New(cfg.SIP.Guard, guard.WithRegistry(e.reg), guard.WithLogger(log),
+		guard.WithAdmitter(e.admission)); err != nil {
 		e.media.Close()
 		return nil, fmt.Errorf("sip.guard: %w", err)
 	}
 	scfg.Guard = e.guard
-	sipOpts := []sip.Option{sip.WithLogger(log), sip.WithRegistry(e.reg)}
-	regOpt, err := e.people.registrarOption(cfg, e.reg, log)
+	sipOpts := []sip.Option{sip.WithLogger(log), sip.WithRegistry(e.reg), sip.WithMessageTrace(e.records.traceSIP),
+		sip.WithRefusedCalls(e.records.refuse.observe)}
+	regOpt, err := e.people.registrarOption(cfg, e.agentAdmin, e.reg, log)
 	if err != nil {
 		e.media.Close()
 		return nil, err
@@ -303,6 +314,11 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		e.media.Close()
 		return nil, err
 	}
+	if err := e.enableCallbacks(); err != nil {
+		e.sip.Close()
+		e.media.Close()
+		return nil, err
+	}
 
 	if err := e.newAPI(); err != nil {
 		e.sip.Close()
@@ -310,7 +326,8 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		return nil, err
 	}
 	e.rtc, err = webrtc.New(cfg.WebRTC, e.media, e.handleBrowserCall, webrtc.WithLogger(log),
-		webrtc.WithRegistry(e.reg), webrtc.WithAgents(e.people.acd, nil))
+		webrtc.WithRegistry(e.reg), webrtc.WithAgents(e.people.softphones(), nil),
+		webrtc.WithHoldMusic(e.people.music), webrtc.WithWhisper(e.prompts, cfg.ACD.WhisperVoice))
 	if err != nil {
 		e.sip.Close()
 		e.media.Close()
@@ -320,6 +337,11 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	e.rtc.Register(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	mux.Handle("/", e.api)
+	if cfg.HTTP.Pprof { // http.pprof: the profiler for bench/PROFILE.md
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	e.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	ok = true
 	return e, nil
@@ -329,13 +351,14 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 func (e *engine) newAPI() error {
 	opts := []api.Option{
 		api.WithLogger(e.log),
-		api.WithCalls(e.board),
+		api.WithCalls(e.callsAPI()), // the switchboard, with supervisor monitoring (monitor.go)
 		api.WithFlows(e.flows),
 		api.WithReadiness(e.board),
 		api.WithWallboard(e),
 	}
 	opts = append(opts, api.WithBans(bansAPI{e.guard}), api.WithOriginator(originator{e}))
 	e.acdAPI = newACDAPI(e.people.acd, e.people.acdCfg)
+	e.acdAPI.admin = e.agentAdmin
 	opts = append(opts, api.WithQueues(e.acdAPI), api.WithAgents(e.acdAPI))
 	sa := storeAPI{s: e.records.store, recDir: e.recordings.dir}
 	opts = append(opts, api.WithRecords(sa), api.WithTickets(sa), api.WithSurveys(sa))
@@ -411,9 +434,11 @@ type leg interface {
 type arrival struct {
 	id, caller, called, trunk, transport, source, flow string
 	outbound                                           bool      // placed by the engine (the API's originate)
+	admitted                                           bool      // admitted at the SIP edge (the INVITE's guard hook)
 	started                                            time.Time // when the call began, zero: now
-	// reject refuses the call before it is answered: why is draining, max_calls or
-	// no_flow (a route names a flow that is not loaded).
+	// reject refuses the call before it is answered: why is an admission limit
+	// (draining, max_calls, max_cps, max_cpu) or no_flow (a route names a flow that is
+	// not loaded).
 	reject func(ctx context.Context, why string) error
 }
 
@@ -421,7 +446,7 @@ type arrival struct {
 func (e *engine) handleCall(ctx context.Context, c *sip.Call) {
 	info := c.Info()
 	e.runCall(ctx, c, arrival{id: info.CallID, caller: info.Caller, called: info.Called, trunk: info.Trunk,
-		transport: info.Transport, source: info.Source.String(), flow: info.Flow,
+		transport: info.Transport, source: info.Source.String(), flow: info.Flow, admitted: true,
 		reject: func(ctx context.Context, why string) error {
 			if why == "no_flow" {
 				return c.Reject(ctx, 404)
@@ -459,16 +484,13 @@ func (e *engine) runCall(ctx context.Context, c leg, a arrival) {
 		rec.HangupCause, rec.HangupSide = why, store.HangupEngine
 		e.records.submit(rec.ID, store.StartCall{Record: rec}, store.FinishCall{Record: rec})
 	}
-	switch {
-	case e.board.draining.Load():
-		log.Info("call refused", "reason", "draining")
-		refuse("draining", store.DispositionRejected)
-		return
-	case e.board.full():
-		log.Warn("call refused", "reason", "max_calls", "max_calls", e.cfg.Limits.MaxCalls)
-		refuse("max_calls", store.DispositionRejected)
+	release, why := e.admitCall(a) // admission.go
+	if why != "" {
+		log.Info("call refused", "reason", why)
+		refuse(why, store.DispositionRejected)
 		return
 	}
+	defer release()
 	f := e.flows.get(a.flow) // the route's flow, else flows.default
 	if f == nil {
 		log.Warn("call refused: its route names a flow that is not loaded", "flow", a.flow)
@@ -567,6 +589,7 @@ func (e *engine) serve(ctx context.Context) error {
 	defer stopSIP()
 	sipErr := make(chan error, 1)
 	go func() { sipErr <- e.sip.Serve(sipCtx) }()
+	e.wg.Go(func() { e.admission.run(sipCtx) }) // CPU samples for limits.max_cpu
 	e.log.Info("hotline ready", "version", version, "flow", e.cfg.Flows.Default)
 
 	var err error
@@ -618,7 +641,7 @@ loop:
 // startDrain turns the node unready and returns the drain deadline, or nil when
 // there is nothing to wait for.
 func (e *engine) startDrain() <-chan time.Time {
-	e.board.draining.Store(true)
+	e.admission.drain()
 	n := e.board.count()
 	timeout := e.cfg.Limits.DrainTimeout.Duration
 	if n == 0 || timeout <= 0 {

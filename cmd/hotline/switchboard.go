@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/hotline-ivr/hotline/api"
 )
@@ -19,19 +17,18 @@ type liveCall struct {
 	hangup func(ctx context.Context, reason string) error
 }
 
-// switchboard is the table of calls in progress on this node and the node's
-// readiness: it answers the API's live calls, /readyz and the wallboard's call
-// counts. It holds no call state of its own: sip, ivr and acd own their calls.
+// switchboard is the table of calls in progress on this node: it answers the API's
+// live calls and the wallboard's call counts. It holds no call state of its own: sip,
+// ivr and acd own their calls. The node's limits and readiness are the admission's.
 type switchboard struct {
-	maxCalls int         // 0: no limit of our own (the RTP port range still is one)
-	draining atomic.Bool // SIGTERM received: /readyz says 503, new calls are refused
+	admission *admission // Ready's answer
 
 	mu    sync.Mutex
 	calls map[string]*liveCall
 }
 
-func newSwitchboard(maxCalls int) *switchboard {
-	return &switchboard{maxCalls: maxCalls, calls: make(map[string]*liveCall)}
+func newSwitchboard(adm *admission) *switchboard {
+	return &switchboard{admission: adm, calls: make(map[string]*liveCall)}
 }
 
 // add registers a call; its returned function removes it.
@@ -60,11 +57,6 @@ func (b *switchboard) count() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.calls)
-}
-
-// full reports whether a new call would exceed max_calls.
-func (b *switchboard) full() bool {
-	return b.maxCalls > 0 && b.count() >= b.maxCalls
 }
 
 func (b *switchboard) snapshot(c *liveCall) api.ActiveCall {
@@ -113,22 +105,8 @@ func (b *switchboard) Hangup(ctx context.Context, id, reason string) error {
 	return c.hangup(ctx, reason)
 }
 
-// errDraining and errFull are the reasons /readyz gives.
-var (
-	errDraining = errors.New("draining: shutting down, finishing the calls in progress")
-	errFull     = errors.New("at capacity (max_calls)")
-)
-
-// Ready says whether this node should get new calls.
-func (b *switchboard) Ready(context.Context) error {
-	switch {
-	case b.draining.Load():
-		return errDraining
-	case b.full():
-		return errFull
-	}
-	return nil
-}
+// Ready says whether this node should get new calls: the admission's answer.
+func (b *switchboard) Ready(ctx context.Context) error { return b.admission.Ready(ctx) }
 
 // counts returns the wallboard's calls by stage.
 func (b *switchboard) counts() api.CallCounts {

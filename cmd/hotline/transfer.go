@@ -116,7 +116,13 @@ func (b *sipBridge) BridgeTransfer(ctx context.Context, ch ivr.Channel, req ivr.
 		return flows.OutcomeFailed, nil
 	}
 	defer func() { _ = callee.Hangup(context.WithoutCancel(ctx)) }()
-	br, err := bridge.New(ml.Media(), callee.Media(), bridge.WithDTMF(media.DTMFRFC4733), bridge.WithLogger(b.log))
+	// Each leg takes the other's keys the way its own peer negotiated: RFC 4733, SIP
+	// INFO (an old carrier without telephone-event), or tones.
+	log := b.log.With("call_id", req.CallID, "callee_call_id", callee.ID())
+	info, _ := ch.(bridge.InfoSender) // *sip.Call; a WebRTC leg has no INFO
+	caller := bridge.NewDigitLeg(ml.Media(), info, log.With("leg", "caller"))
+	target := bridge.NewDigitLeg(callee.Media(), callee, log.With("leg", "target"))
+	br, err := bridge.New(caller, target, bridge.WithDTMF(media.DTMFAuto), bridge.WithLogger(log))
 	if err != nil {
 		return "", fmt.Errorf("bridge transfer to %s: %w", req.To, err)
 	}

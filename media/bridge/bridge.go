@@ -85,10 +85,12 @@ type Bridge struct {
 // Option configures a Bridge.
 type Option func(*Bridge)
 
-// WithDTMF regenerates the keys pressed on either side toward the other with
-// SendDigits in mode (media.DTMFRFC4733 for telephone-events, media.DTMFAuto to
-// fall back to tones when the listener negotiated none). Without it the bridge does
-// not read Digits, and whoever owns the call may.
+// WithDTMF regenerates the keys pressed on either side toward the other. A listener
+// that is a DigitRouter (a DigitLeg) chooses its own route (RFC 4733, SIP INFO or
+// tones, from what its peer negotiated); any other gets SendDigits in mode
+// (media.DTMFRFC4733 for telephone-events, media.DTMFAuto to fall back to tones when
+// the listener negotiated none). Without it the bridge does not read Digits, and
+// whoever owns the call may.
 func WithDTMF(mode media.DTMFMode) Option {
 	return func(b *Bridge) { b.dtmf, b.dtmfMode = true, mode }
 }
@@ -181,7 +183,7 @@ func (br *Bridge) feed(ctx context.Context, side Side, to Session, src *pipe, di
 		case d := <-digits:
 			stop()
 			<-done
-			if err := to.SendDigits(ctx, string(d), br.dtmfMode); err != nil && ctx.Err() == nil {
+			if err := br.sendDigit(ctx, to, d); err != nil && ctx.Err() == nil {
 				br.log.Info("bridge: digit not forwarded", "to", side.String(), "digit", string(d), "err", err)
 				if errors.Is(err, media.ErrClosed) {
 					return &ClosedError{Side: side, Err: err}
@@ -190,4 +192,13 @@ func (br *Bridge) feed(ctx context.Context, side Side, to Session, src *pipe, di
 		}
 	}
 	return nil
+}
+
+// sendDigit sends one key to the listener: by its own route when it has one, else
+// with SendDigits in the bridge's mode.
+func (br *Bridge) sendDigit(ctx context.Context, to Session, d byte) error {
+	if r, ok := to.(DigitRouter); ok {
+		return r.RouteDigits(ctx, string(d))
+	}
+	return to.SendDigits(ctx, string(d), br.dtmfMode)
 }

@@ -1,7 +1,7 @@
 // Package bridge connects call legs' media: a Bridge joins two legs both ways, a
-// Mixer joins three or more (each hears the sum of the others: warm-transfer
-// consults, supervisor listen and barge), and Music, Loop and Player give a waiting
-// caller hold music that never goes silent.
+// Mixer joins three or more (each hears the sum of the others who talk to them:
+// warm-transfer consults, supervisor listen, whisper and barge), and Music, Loop
+// and Player give a waiting caller hold music that never goes silent.
 //
 // # How a bridge moves audio
 //
@@ -23,9 +23,13 @@
 // Neither path allocates or locks in steady state (bench_test.go reports 0
 // allocs/frame); the resampler is rebuilt only when a re-INVITE changes a rate.
 //
-// DTMF: with WithDTMF the keys pressed on one leg (its Digits) are sent to the other
-// with SendDigits (RFC 4733 telephone-events, or tones), so an agent's phone can
-// drive a far IVR and a caller's keys reach the agent.
+// DTMF: with WithDTMF the keys pressed on one leg (its Digits) are sent to the other,
+// so an agent's phone can drive a far IVR and a caller's keys reach the agent. Each
+// leg takes them the way its own peer negotiated when it is wrapped in a DigitLeg:
+// RFC 4733 telephone-events when its SDP had telephone-event, else SIP INFO
+// (application/dtmf-relay, through the leg's InfoSender: *sip.Call) unless the peer
+// refused INFO, else in-band tones. A bare Session gets SendDigits in the bridge's
+// mode.
 //
 // Imports point down: bridge knows media and media/audio, nothing of SIP or flows.
 package bridge

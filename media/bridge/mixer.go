@@ -23,6 +23,10 @@ const (
 	// RoleListen: the party hears everyone and is heard by no one (a supervisor
 	// listening in).
 	RoleListen
+	// RoleWhisper: the party hears everyone and is heard by one party only (a
+	// supervisor coaching the agent without the caller hearing). Joined with
+	// AddWhisper.
+	RoleWhisper
 )
 
 // maxMixFrame is the longest frame a party's Source is asked for: 120 ms at 48 kHz.
@@ -46,6 +50,7 @@ type Mixer struct {
 type party struct {
 	s      Session
 	role   Role
+	only   Session                 // RoleWhisper: the one party who hears it
 	in     atomic.Pointer[[]*pipe] // pipes from the others who talk, summed into Read
 	out    atomic.Pointer[[]*pipe] // pipes to the others, fed by WriteAudio
 	tmp    []int16
@@ -64,9 +69,28 @@ var ErrMixerClosed = errors.New("bridge: mixer closed")
 // (idempotent). The mixer plays to s from now on, taking over its outgoing audio.
 func (m *Mixer) Add(s Session, role Role) (remove func(), err error) {
 	if s == nil || (role != RoleTalk && role != RoleListen) {
-		return nil, errors.New("bridge: mixer party needs a session and a role")
+		return nil, errors.New("bridge: mixer party needs a session and a role (talk or listen)")
 	}
-	p := &party{s: s, role: role, tmp: make([]int16, maxMixFrame), done: make(chan struct{})}
+	return m.add(s, role, nil)
+}
+
+// AddWhisper joins s so that it hears everyone and only the party to hears it (a supervisor
+// coaching an agent); to is a party already in the mixer, or one added later. The
+// returned function takes s out again (idempotent).
+func (m *Mixer) AddWhisper(s, to Session) (remove func(), err error) {
+	if s == nil || to == nil || s == to {
+		return nil, errors.New("bridge: a whisper needs a session and another party to whisper to")
+	}
+	return m.add(s, RoleWhisper, to)
+}
+
+// heardBy says whether listener hears p.
+func (p *party) heardBy(listener Session) bool {
+	return p.role == RoleTalk || (p.role == RoleWhisper && p.only == listener)
+}
+
+func (m *Mixer) add(s Session, role Role, only Session) (remove func(), err error) {
+	p := &party{s: s, role: role, only: only, tmp: make([]int16, maxMixFrame), done: make(chan struct{})}
 	empty := []*pipe{}
 	p.in.Store(&empty)
 	p.out.Store(&empty)
@@ -76,12 +100,12 @@ func (m *Mixer) Add(s Session, role Role) (remove func(), err error) {
 		return nil, ErrMixerClosed
 	}
 	for _, o := range m.parties {
-		if o.role == RoleTalk {
+		if o.heardBy(s) {
 			pp := newPipe(o.s, s)
 			appendPipe(&o.out, pp)
 			appendPipe(&p.in, pp)
 		}
-		if role == RoleTalk {
+		if p.heardBy(o.s) {
 			pp := newPipe(s, o.s)
 			appendPipe(&p.out, pp)
 			appendPipe(&o.in, pp)

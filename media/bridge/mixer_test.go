@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/codec"
 )
 
@@ -78,4 +79,62 @@ func TestMixer(t *testing.T) {
 type farEnd struct {
 	rec  *recorder
 	rate int
+}
+
+// TestMixerWhisper: a whisperer (a supervisor coaching an agent) hears both the
+// caller and the agent; the agent hears the whisperer; the caller does not.
+func TestMixerWhisper(t *testing.T) {
+	eng := newEngine(t)
+	m := NewMixer()
+	defer m.Close()
+	callerNear, callerFar := newLeg(t, eng, codec.PCMU, 0)
+	agentNear, agentFar := newLeg(t, eng, codec.PCMU, 0)
+	supNear, supFar := newLeg(t, eng, codec.PCMU, 0)
+	// The whisperer joins first and names the agent, who joins later: the pipe is
+	// made either way round.
+	if _, err := m.AddWhisper(supNear, agentNear); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*media.Session{callerNear, agentNear} {
+		if _, err := m.Add(s, RoleTalk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.AddWhisper(supNear, supNear); err == nil {
+		t.Error("a whisper to oneself was accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go playTone(ctx, callerFar, 500)
+	go playTone(ctx, agentFar, 1100)
+	go playTone(ctx, supFar, 1700)
+	recs := map[string]*recorder{"caller": {}, "agent": {}, "supervisor": {}}
+	t.Cleanup(callerFar.AddSink(recs["caller"]))
+	t.Cleanup(agentFar.AddSink(recs["agent"]))
+	t.Cleanup(supFar.AddSink(recs["supervisor"]))
+	settle(400 * time.Millisecond)
+	for _, r := range recs {
+		r.take()
+	}
+	settle(600 * time.Millisecond)
+	heard := map[string][]int16{}
+	for k, r := range recs {
+		heard[k] = r.take()
+	}
+	check := func(who string, freq float64, want bool) {
+		t.Helper()
+		lvl := toneLevel(heard[who], 8000, freq)
+		if want && lvl < 0.1 {
+			t.Errorf("%s does not hear %.0f Hz: %.2f", who, freq, lvl)
+		}
+		if !want && lvl > 0.05 {
+			t.Errorf("%s hears %.0f Hz: %.2f", who, freq, lvl)
+		}
+	}
+	check("caller", 1100, true)     // the agent
+	check("caller", 1700, false)    // not the supervisor
+	check("agent", 500, true)       // the caller
+	check("agent", 1700, true)      // the supervisor's whisper
+	check("supervisor", 500, true)  // the caller
+	check("supervisor", 1100, true) // the agent
 }

@@ -1,15 +1,18 @@
 // Package guard is hotline's flood and brute-force guard for the SIP edge, in the
 // spirit of Kamailio's pike module: it counts requests per source address (the
 // socket address, never header text), bans a source that exceeds its rate or fails
-// authentication too often or announces itself as a scanner, and admits new calls
-// within a concurrency and calls-per-second budget.
+// authentication too often or announces itself as a scanner.
 //
 // A banned source is dropped silently: its datagrams before they are parsed, its
 // TCP/TLS connections closed. Kamailio's pike documents that use (pike_check_req
 // false, then drop and exit): no answer confirms to a flooder or a scanner that a SIP
-// server is there, and nothing is spent answering. Overload of a legitimate kind (too
-// many calls at once, too many new calls per second) is answered instead, 503 with
-// Retry-After, so carriers fail over (RFC 3261 §21.5.4).
+// server is there, and nothing is spent answering.
+//
+// Overload of a legitimate kind (too many calls at once, too many new calls per
+// second, a busy CPU) is not the guard's to judge: it is answered 503 with Retry-After
+// so carriers fail over (RFC 3261 §21.5.4), by the Admitter the guard hands each
+// INVITE it let through (WithAdmitter; the engine's `limits:` section), so SIP and
+// WebRTC calls share one set of limits.
 //
 // Guard implements the SIP server's Guard interface and the REST API's ban list
 // (Bans, Unban, UnbanAll) with its own Ban type; the API adapter converts it.
@@ -40,8 +43,6 @@ import (
 //	  ban_time: 10m
 //	  max_auth_failures: 10
 //	  exempt: ["203.0.113.0/24"]
-//	  max_calls: 500
-//	  max_cps: 50
 //	  block_scanners: true
 type Config struct {
 	// Invite, Register and Other are the per-source token buckets of initial and
@@ -60,11 +61,6 @@ type Config struct {
 	// carriers' signalling addresses, so a burst of their traffic cannot cut a
 	// trunk off.
 	Exempt []string `yaml:"exempt"`
-	// MaxCalls caps concurrent inbound calls; 0: no limit.
-	MaxCalls int `yaml:"max_calls"`
-	// MaxCPS caps new inbound calls per second (a token bucket of MaxCPS per
-	// second, burst MaxCPS); 0: no limit.
-	MaxCPS float64 `yaml:"max_cps"`
 	// BlockScanners bans sources whose User-Agent names a known SIP scanner
 	// (sipvicious' "friendly-scanner", sipcli, sipsak, SIPScan, VaxSIPUserAgent,
 	// pplsip, sundayddr...). Default false: the header is the sender's to write, so
@@ -131,12 +127,19 @@ type Guard struct {
 	now    func() time.Time
 	log    *slog.Logger
 	met    *metrics
+	admit  Admitter
 
 	mu      sync.Mutex
 	sources map[netip.Addr]*source
 	bans    map[netip.Addr]*ban
-	calls   int
-	cps     bucket
+}
+
+// Admitter decides whether a new call may start: the engine's admission control
+// (concurrent calls, calls per second, CPU), shared by every way a call comes in.
+type Admitter interface {
+	// AdmitCall reserves room for one new call; release gives it back when the call
+	// ends. ok false: the INVITE is refused 503 with Retry-After retryAfter.
+	AdmitCall() (release func(), retryAfter time.Duration, ok bool)
 }
 
 type source struct {
@@ -179,6 +182,10 @@ func WithClock(now func() time.Time) Option { return func(g *Guard) { g.now = no
 // WithLogger sets the logger bans are reported on.
 func WithLogger(l *slog.Logger) Option { return func(g *Guard) { g.log = l } }
 
+// WithAdmitter hands each new inbound call the guard let through to a for admission.
+// Without one every call is admitted.
+func WithAdmitter(a Admitter) Option { return func(g *Guard) { g.admit = a } }
+
 // WithRegistry registers the guard's metrics on reg.
 func WithRegistry(reg prometheus.Registerer) Option { return func(g *Guard) { g.met.reg = reg } }
 
@@ -214,9 +221,6 @@ func New(cfg Config, opts ...Option) (*Guard, error) {
 			continue
 		}
 		g.exempt = append(g.exempt, p)
-	}
-	if cfg.MaxCalls < 0 || cfg.MaxCPS < 0 {
-		errs = append(errs, errors.New("guard: max_calls and max_cps must not be negative"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -394,27 +398,13 @@ func (g *Guard) AuthFailed(src netip.Addr, _ auth.Reason, recent int) {
 	g.mu.Unlock()
 }
 
-// AdmitCall reserves room for one new inbound call; see the SIP server's Guard.
+// AdmitCall asks the Admitter (WithAdmitter) for room for one new inbound call; see
+// the SIP server's Guard. Without an Admitter every call is admitted.
 func (g *Guard) AdmitCall() (release func(), retryAfter time.Duration, ok bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.cfg.MaxCalls > 0 && g.calls >= g.cfg.MaxCalls {
-		g.met.refused(refusedCalls)
-		return nil, 5 * time.Second, false
+	if g.admit == nil {
+		return func() {}, 0, true
 	}
-	if g.cfg.MaxCPS > 0 && !g.cps.take(Rate{Rate: g.cfg.MaxCPS, Burst: max(1, int(g.cfg.MaxCPS))}, g.now()) {
-		g.met.refused(refusedCPS)
-		return nil, time.Second, false
-	}
-	g.calls++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			g.mu.Lock()
-			g.calls--
-			g.mu.Unlock()
-		})
-	}, 0, true
+	return g.admit.AdmitCall()
 }
 
 // Ban bans src by hand for d (BanTime when 0).

@@ -97,33 +97,42 @@ func TestAuthFailuresAndScannersBan(t *testing.T) {
 	}
 }
 
-func TestAdmitCallLimits(t *testing.T) {
-	g, c := newTest(t, Config{MaxCalls: 2, MaxCPS: 10})
-	r1, _, ok1 := g.AdmitCall()
-	_, _, ok2 := g.AdmitCall()
-	_, retry, ok3 := g.AdmitCall()
-	if !ok1 || !ok2 || ok3 || retry <= 0 {
-		t.Fatalf("admits = %v %v %v (retry %v), want two then a refusal with Retry-After", ok1, ok2, ok3, retry)
+// fakeAdmitter admits up to room calls.
+type fakeAdmitter struct{ room int }
+
+func (f *fakeAdmitter) AdmitCall() (func(), time.Duration, bool) {
+	if f.room == 0 {
+		return nil, 5 * time.Second, false
 	}
-	r1()
-	r1() // idempotent
-	if _, _, ok := g.AdmitCall(); !ok {
-		t.Fatal("released slot not reusable")
-	}
-	g2, c2 := newTest(t, Config{MaxCPS: 3})
-	_ = c
-	n := 0
-	for range 10 {
-		if _, _, ok := g2.AdmitCall(); ok {
-			n++
+	f.room--
+	return func() { f.room++ }, 0, true
+}
+
+// TestAdmitCallAsksTheAdmitter: the guard judges no load of its own; without an
+// Admitter every call is admitted, with one its answer is the guard's.
+func TestAdmitCallAsksTheAdmitter(t *testing.T) {
+	g, _ := newTest(t, Config{})
+	for range 100 {
+		release, _, ok := g.AdmitCall()
+		if !ok || release == nil {
+			t.Fatal("a guard without an Admitter refused a call")
 		}
 	}
-	if n != 3 {
-		t.Fatalf("%d calls admitted in one instant with max_cps 3", n)
+	f := &fakeAdmitter{room: 1}
+	g2, err := New(Config{}, WithAdmitter(f), WithRegistry(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
 	}
-	c2.t = c2.t.Add(time.Second)
+	release, _, ok := g2.AdmitCall()
+	if !ok {
+		t.Fatal("first call refused with room for one")
+	}
+	if _, retry, ok := g2.AdmitCall(); ok || retry != 5*time.Second {
+		t.Errorf("second call: ok %v, Retry-After %v; want refused with the Admitter's 5s", ok, retry)
+	}
+	release()
 	if _, _, ok := g2.AdmitCall(); !ok {
-		t.Fatal("no call admitted a second later")
+		t.Error("refused after the first call released its room")
 	}
 }
 

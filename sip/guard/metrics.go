@@ -6,22 +6,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Drop and refusal reasons (fixed label sets).
+// Drop reasons (fixed label sets).
 const (
-	dropBanned   = "banned"  // from a banned source
-	dropRate     = "rate"    // the request that exhausted its bucket
-	dropScanner  = "scanner" // a scanner's User-Agent
-	refusedCalls = "max_calls"
-	refusedCPS   = "max_cps"
+	dropBanned  = "banned"  // from a banned source
+	dropRate    = "rate"    // the request that exhausted its bucket
+	dropScanner = "scanner" // a scanner's User-Agent
 )
 
-// metrics are the guard's series: bans active and started, requests dropped and
-// calls refused, by reason.
+// metrics are the guard's series: bans active and started, requests dropped, by
+// reason. Calls refused for overload are the engine's admission's
+// (hotline_admission_refused_total).
 type metrics struct {
-	reg     prometheus.Registerer
-	drops   map[string]prometheus.Counter
-	bans    map[string]prometheus.Counter
-	refusal map[string]prometheus.Counter
+	reg   prometheus.Registerer
+	drops map[string]prometheus.Counter
+	bans  map[string]prometheus.Counter
 }
 
 func (m *metrics) register(g *Guard) error {
@@ -33,16 +31,12 @@ func (m *metrics) register(g *Guard) error {
 		Name: "hotline_sip_guard_bans_total",
 		Help: "Sources the flood guard banned, by reason (rate, auth, scanner, manual).",
 	}, []string{"reason"})
-	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "hotline_sip_guard_calls_refused_total",
-		Help: "New inbound calls refused with 503 by the admission limits, by limit (max_calls, max_cps).",
-	}, []string{"limit"})
 	active := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "hotline_sip_guard_bans_active",
 		Help: "Sources banned now.",
 	}, func() float64 { return float64(g.active()) })
 	if m.reg != nil {
-		for _, c := range []prometheus.Collector{drops, bans, refused, active} {
+		for _, c := range []prometheus.Collector{drops, bans, active} {
 			if err := m.reg.Register(c); err != nil {
 				return fmt.Errorf("guard: register metrics: %w", err)
 			}
@@ -56,13 +50,8 @@ func (m *metrics) register(g *Guard) error {
 	for _, r := range []string{ReasonRate, ReasonAuth, ReasonScanner, ReasonManual} {
 		m.bans[r] = bans.WithLabelValues(r)
 	}
-	m.refusal = map[string]prometheus.Counter{}
-	for _, r := range []string{refusedCalls, refusedCPS} {
-		m.refusal[r] = refused.WithLabelValues(r)
-	}
 	return nil
 }
 
 func (m *metrics) dropped(reason string) { m.drops[reason].Inc() }
 func (m *metrics) banned(reason string)  { m.bans[reason].Inc() }
-func (m *metrics) refused(limit string)  { m.refusal[limit].Inc() }

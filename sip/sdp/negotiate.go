@@ -390,8 +390,10 @@ func NegotiateAnswer(offer, answer *Session, cfg Config) (Negotiated, error) {
 		if rtcp, err := answer.RTCPAddr(am); err == nil {
 			n.RemoteRTCP = rtcp
 		}
-		if om.IsSecure() {
-			if !am.IsSecure() {
+		// An RTP/SAVP offer needs an SRTP answer; an RTP/AVP offer with a=crypto
+		// ("best effort" SRTP) takes SRTP when the answer carries a=crypto too.
+		if om.IsSecure() || (len(om.Cryptos()) > 0 && len(am.Cryptos()) > 0) {
+			if om.IsSecure() && !am.IsSecure() {
 				return Negotiated{}, negErr(ErrNoCrypto, WarnIncompatibleTransport, "answer dropped SRTP")
 			}
 			if !answeredCrypto(&n, om.Cryptos(), am.Cryptos()) {
