@@ -215,6 +215,12 @@ type Request struct {
 	// MinSilence). Default DefaultMinSilence (600 ms); 800-1000 ms suits
 	// open questions.
 	MinSilence time.Duration
+	// MinSpeech is how long the caller must speak before the VAD reports
+	// the onset (SpeechStarted, which stops a barge-in prompt and the
+	// no-input timer): the VAD's MinSpeech. Default 0, the VAD's own
+	// (vad.DefaultMinSpeech, 60 ms); 200-400 ms keeps a noisy line, a
+	// cough or a click from cutting a prompt.
+	MinSpeech time.Duration
 	// VADMode is the VAD's aggressiveness, vad.ModeQuality (0, default)
 	// to vad.ModeVeryAggressive (3).
 	VADMode int
@@ -233,6 +239,10 @@ type Request struct {
 // unit mistake (a bare number read as nanoseconds would be caught by the
 // lower bound instead).
 const maxTimeout = 10 * time.Minute
+
+// maxMinSpeech bounds Request.MinSpeech: an onset later than this would
+// let most menu answers ("agent", "billing") end before they count.
+const maxMinSpeech = 2 * time.Second
 
 // WithDefaults returns r with every zero field set to its default and
 // ModeAuto resolved, which is what backends receive.
@@ -290,6 +300,9 @@ func (r Request) Validate() error {
 	}
 	if r.MinSilence > 10*time.Second {
 		bad("min silence %v (want at most 10s)", r.MinSilence)
+	}
+	if r.MinSpeech < 0 || r.MinSpeech > maxMinSpeech {
+		bad("min speech %v (want 0 to %v)", r.MinSpeech, maxMinSpeech)
 	}
 	if r.VADMode < vad.ModeQuality || r.VADMode > vad.ModeVeryAggressive {
 		bad("vad mode %d (want %d to %d)", r.VADMode, vad.ModeQuality, vad.ModeVeryAggressive)

@@ -127,6 +127,7 @@ func newSession(ctx context.Context, name string, b Backend, req Request, log *s
 		SampleRate:    rate,
 		FrameDuration: FrameDuration,
 		MinSilence:    req.MinSilence,
+		MinSpeech:     req.MinSpeech,
 		Mode:          req.VADMode,
 	})
 	if err != nil {

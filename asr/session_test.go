@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hotline-ivr/hotline/asr"
+	"github.com/hotline-ivr/hotline/media/audio"
 )
 
 func TestSessionFinal(t *testing.T) {
@@ -430,5 +431,53 @@ func TestSpeechStarted(t *testing.T) {
 		if heard != tc.speech {
 			t.Errorf("%s: SpeechStarted closed %v, want %v (%v)", tc.name, heard, tc.speech, res.Outcome)
 		}
+	}
+}
+
+// TestMinSpeech: a short noise on the line (a 160 ms burst, a cough or a
+// click) starts speech with the VAD's default onset but not with a
+// Request.MinSpeech longer than it, so a node on a noisy line keeps its
+// prompt playing; real speech still starts the session.
+func TestMinSpeech(t *testing.T) {
+	checkGoroutines(t)
+	reg, _ := newRegistry(t, map[string]asr.Backend{"fake": &fake{text: "agent", conf: 1}})
+	burst := append(silence(16000, 500*time.Millisecond), audio.Tone(440, 16000, 160*time.Millisecond, 0.3)...)
+	burst = append(burst, silence(16000, 2*time.Second)...)
+	speech := append(silence(16000, 500*time.Millisecond), audio.Tone(440, 16000, time.Second, 0.3)...) // a held vowel
+	speech = append(speech, silence(16000, time.Second)...)
+	for _, tc := range []struct {
+		name      string
+		pcm       []int16
+		minSpeech time.Duration
+		want      bool
+	}{
+		{"burst, default onset", burst, 0, true},
+		{"burst, 400ms onset", burst, 400 * time.Millisecond, false},
+		{"speech, 400ms onset", speech, 400 * time.Millisecond, true},
+	} {
+		s, err := reg.NewSession(context.Background(), asr.Request{NoInputTimeout: 2 * time.Second, MinSpeech: tc.minSpeech})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+320 <= len(tc.pcm); i += 320 {
+			if s.Write(tc.pcm[i:i+320]) != nil {
+				break
+			}
+		}
+		s.End()
+		res, _ := s.Wait(context.Background())
+		heard := false
+		select {
+		case <-s.SpeechStarted():
+			heard = true
+		default:
+		}
+		s.Close()
+		if heard != tc.want {
+			t.Errorf("%s: SpeechStarted %v, want %v (%v)", tc.name, heard, tc.want, res.Outcome)
+		}
+	}
+	if err := (asr.Request{MinSpeech: 3 * time.Second}).Validate(); !errors.Is(err, asr.ErrInvalidRequest) {
+		t.Errorf("min speech 3s: %v", err)
 	}
 }

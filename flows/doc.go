@@ -202,8 +202,11 @@
 //     the input (stored in var and transcript, with sentiment set).
 //   - speech: phrases (hints: a list, or language to list), intents (true: add the
 //     intents' phrases as hints), backend and fallback_backend (recognizer names the
-//     engine configures), language (default: the call's), timeout (timeouts.speech).
-//     Only with speech input.
+//     engine configures; the fallback is asked when backend fails or has no answer
+//     latency_budget, 10ms to 10s, after the end of speech), language (default: the
+//     call's), timeout (timeouts.speech), min_speech (0 to 2s, default the VAD's
+//     60ms: how long the caller must speak before it stops a barge-in prompt; 200-400ms
+//     on noisy lines). Only with speech input.
 //   - confirm: prompt (required; a read-back, usually with {{ }}), yes (default "1"),
 //     no (default "2"), timeout (default the gather's). yes accepts the input; any
 //     other answer counts as a no-match attempt.

@@ -16,12 +16,24 @@ const (
 	InputDTMFSpeech = "dtmf_speech" // either
 )
 
+// Bounds of Speech.LatencyBudget and Speech.MinSpeech. A budget under
+// 10 ms asks the fallback every time; one over 10 s outlasts any caller's
+// patience. An onset over 2 s would let short answers ("agent") end
+// before they count.
+const (
+	MinLatencyBudget = 10 * time.Millisecond
+	MaxLatencyBudget = 10 * time.Second
+	MaxMinSpeech     = 2 * time.Second
+)
+
 // Speech holds the speech recognition settings of a node that listens.
 type Speech struct {
 	Phrases         Phrases       `flow:"phrases" doc:"phrases to expect (recognition hints): a list in the flow's language or a mapping from language to list"`
 	Intents         bool          `flow:"intents" doc:"add the phrases of the flow's intents to the hints"`
 	Backend         string        `flow:"backend" doc:"the recognizer, by the name the engine configures; default: the engine's"`
-	FallbackBackend string        `flow:"fallback_backend" doc:"the recognizer to use when backend fails"`
+	FallbackBackend string        `flow:"fallback_backend" doc:"the recognizer asked when backend fails or exceeds latency_budget"`
+	LatencyBudget   time.Duration `flow:"latency_budget" doc:"how long after the end of speech backend may take before fallback_backend is asked too (10ms to 10s); default: the engine's asr.latency_budget"`
+	MinSpeech       time.Duration `flow:"min_speech" doc:"how long the caller must speak before it counts: stops a barge-in prompt and the no-input timer (0 to 2s); default: the VAD's 60ms; 200-400ms keeps a noisy line from cutting prompts"`
 	Language        string        `flow:"language" doc:"language code to recognize; default: the call's language"`
 	Timeout         time.Duration `flow:"timeout" doc:"the longest one answer may last; default timeouts.speech"`
 }
@@ -233,6 +245,16 @@ func (p *parser) checkSpeech(s *nodeSrc, typ, input string, sp *Speech) *Speech 
 		if b.v != "" && !promptNameRE.MatchString(b.v) {
 			p.errorf(mapValue(at, b.name), "%s%s.speech.%s must be a backend name such as pocketsphinx, got %s", s.prefix, typ, b.name, quote(b.v))
 		}
+	}
+	if sp.LatencyBudget != 0 {
+		if sp.FallbackBackend == "" {
+			p.errorf(mapValue(at, "latency_budget"), "%s%s.speech.latency_budget is set without fallback_backend; it is how long backend may take before the fallback is asked", s.prefix, typ)
+		} else if sp.LatencyBudget < MinLatencyBudget || sp.LatencyBudget > MaxLatencyBudget {
+			p.errorf(mapValue(at, "latency_budget"), "%s%s.speech.latency_budget must be %v to %v, got %v", s.prefix, typ, MinLatencyBudget, MaxLatencyBudget, sp.LatencyBudget)
+		}
+	}
+	if sp.MinSpeech < 0 || sp.MinSpeech > MaxMinSpeech {
+		p.errorf(mapValue(at, "min_speech"), "%s%s.speech.min_speech must be 0 to %v, got %v", s.prefix, typ, MaxMinSpeech, sp.MinSpeech)
 	}
 	if sp.Language != "" && p.flow.Languages[sp.Language] == nil {
 		p.errorf(mapValue(at, "language"), "%s%s.speech.language: language %s is not declared (languages: %s)", s.prefix, typ, quote(sp.Language), strings.Join(p.flow.languageCodes(), ", "))

@@ -103,8 +103,17 @@ type SpeechRequest struct {
 	Phrases []string
 	// Backend names the recognizer the node asks for (speech.backend), "" for the
 	// engine's default. When Recognize fails and the node names a fallback_backend,
-	// the runtime calls Recognize again with Backend set to it.
+	// the runtime calls Recognize again with Backend set to it (and Fallback "").
 	Backend string
+	// Fallback names the recognizer asked when Backend fails during the answer or
+	// has no final result within LatencyBudget of the end of speech
+	// (speech.fallback_backend); "" for the engine's configured fallback, if any.
+	Fallback string
+	// LatencyBudget is speech.latency_budget, 0 for the engine's default.
+	LatencyBudget time.Duration
+	// MinSpeech is how long the caller must speak before SpeechStarted (which stops
+	// a barge-in prompt): speech.min_speech, 0 for the VAD's default.
+	MinSpeech time.Duration
 	// MaxDuration is the longest answer (speech.timeout): the runtime calls Finish
 	// when speech has lasted this long without a final result.
 	MaxDuration time.Duration

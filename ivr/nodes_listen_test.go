@@ -575,3 +575,56 @@ func TestRecord(t *testing.T) {
 }
 
 var _ = flows.OutcomeOK
+
+// TestSpeechRequestTuning: a node's speech.fallback_backend, latency_budget and
+// min_speech reach the recognizer in the SpeechRequest (the recognizer falls back
+// during the answer and holds the barge-in onset); when the backend fails to
+// start, the runtime asks the fallback itself, without a fallback of its own.
+func TestSpeechRequestTuning(t *testing.T) {
+	const flow = `
+name: tuned
+start: ask
+defaults: {error: failed}
+variables: {reason: string}
+nodes:
+  ask:
+    gather:
+      prompt: Say something.
+      input: speech
+      var: reason
+      retries: 0
+      speech: {backend: main, fallback_backend: fallback, latency_budget: 800ms, min_speech: 300ms}
+    next: end
+    on: {no_input: end, no_match: end}
+  failed: {say: Failed., next: end}
+  end: {hangup: resolved}
+`
+	for _, broken := range []bool{false, true} {
+		synctest.Test(t, func(t *testing.T) {
+			h := newServiceHarness(t)
+			defer h.ch.close()
+			if broken {
+				h.svc.rec.startErr = errors.New("main backend down")
+			}
+			res := h.script(loadOne(t, flow), step{prompt: "Say something.", delay: time.Second, speech: "hello"})
+			if res.Vars["reason"] != "hello" {
+				t.Errorf("broken=%v: reason %q (path %s)", broken, res.Vars["reason"], path(res))
+			}
+			reqs := h.svc.rec.requests()
+			want := []SpeechRequest{{Backend: "main", Fallback: "fallback", LatencyBudget: 800 * time.Millisecond, MinSpeech: 300 * time.Millisecond}}
+			if broken {
+				want = append(want, SpeechRequest{Backend: "fallback", LatencyBudget: 800 * time.Millisecond, MinSpeech: 300 * time.Millisecond})
+			}
+			if len(reqs) != len(want) {
+				t.Fatalf("broken=%v: %d requests, want %d", broken, len(reqs), len(want))
+			}
+			for i, r := range reqs {
+				w := want[i]
+				if r.Backend != w.Backend || r.Fallback != w.Fallback || r.LatencyBudget != w.LatencyBudget || r.MinSpeech != w.MinSpeech {
+					t.Errorf("broken=%v: request %d: backend %q fallback %q budget %v min speech %v, want %q %q %v %v",
+						broken, i, r.Backend, r.Fallback, r.LatencyBudget, r.MinSpeech, w.Backend, w.Fallback, w.LatencyBudget, w.MinSpeech)
+				}
+			}
+		})
+	}
+}

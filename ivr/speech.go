@@ -96,11 +96,12 @@ func (c *call) listen(ctx context.Context, fr *frame, n *flows.Node, sp *flows.S
 	req := SpeechRequest{
 		CallID: c.ch.ID(), Flow: fr.flow.Name, Node: n.Name, Language: lang,
 		SampleRate: c.ch.SampleRate(), Phrases: hints, Backend: sp.Backend, MaxDuration: maxDur,
+		Fallback: sp.FallbackBackend, LatencyBudget: sp.LatencyBudget, MinSpeech: sp.MinSpeech,
 	}
 	stream, err := c.rt.recognizer.Recognize(ctx, req)
-	if err != nil && sp.FallbackBackend != "" {
+	if err != nil && sp.FallbackBackend != "" && sp.FallbackBackend != sp.Backend {
 		c.log.Warn("speech recognizer failed; trying the fallback", "node", n.Name, "backend", sp.Backend, "fallback", sp.FallbackBackend, "error", err)
-		req.Backend = sp.FallbackBackend
+		req.Backend, req.Fallback = sp.FallbackBackend, ""
 		stream, err = c.rt.recognizer.Recognize(ctx, req)
 	}
 	if err != nil {

@@ -313,7 +313,10 @@ var _ ivr.Recognizer = (*recognizer)(nil)
 
 // Recognize starts one answer. Errors are about the request (unknown backend, a
 // language no backend has, a sample rate the resampler lacks); the runtime then
-// tries the node's fallback_backend. Everything later arrives as events.
+// tries the node's fallback_backend. Everything later arrives as events. The
+// request's Fallback (the node's, else asr.fallback) is asked when the backend
+// fails during the answer or exceeds the latency budget; MinSpeech sets the VAD
+// onset that stops a barge-in prompt.
 func (r *recognizer) Recognize(ctx context.Context, sr ivr.SpeechRequest) (ivr.SpeechStream, error) {
 	log := r.log.With("call_id", sr.CallID, "flow", sr.Flow, "node", sr.Node)
 	req := r.base
@@ -327,8 +330,21 @@ func (r *recognizer) Recognize(ctx context.Context, sr ivr.SpeechRequest) (ivr.S
 	if req.Backend == "" {
 		req.Backend = r.reg.Default()
 	}
-	if r.cfg.Fallback != req.Backend {
+	// The node's fallback (speech.fallback_backend) wins over the configured one.
+	switch {
+	case sr.Fallback != "":
+		req.Fallback = sr.Fallback
+	case r.cfg.Fallback != req.Backend:
 		req.Fallback = r.cfg.Fallback
+	}
+	if req.Fallback == req.Backend {
+		req.Fallback = ""
+	}
+	if sr.LatencyBudget > 0 {
+		req.LatencyBudget = sr.LatencyBudget
+	}
+	if sr.MinSpeech > 0 {
+		req.MinSpeech = sr.MinSpeech
 	}
 	if sr.MaxDuration > 0 {
 		req.MaxUtterance = min(max(sr.MaxDuration, 100*time.Millisecond), maxListen)

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"gopkg.in/yaml.v3"
 
@@ -442,5 +447,96 @@ func TestSpeechWriteSampleAllocs(t *testing.T) {
 	frame := make([]int16, 160)
 	if n := testing.AllocsPerRun(200, func() { _ = s.WriteSample(frame) }); n != 0 {
 		t.Errorf("WriteSample allocates %v times per frame", n)
+	}
+}
+
+// speechVoskServer is a server of the Vosk WebSocket protocol on loopback: it
+// reads the JSON configuration, answers each binary chunk of audio with an empty
+// partial result and the {"eof" : 1} message with the final result text (path
+// /answer), or answers nothing at all until the client goes away (path /hang). It counts the connections it served.
+func speechVoskServer(t *testing.T, text string) (url string, conns *atomic.Int32) {
+	t.Helper()
+	conns = new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		conns.Add(1)
+		for range 100000 { // bounded: 2000 s of 20 ms frames
+			typ, data, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			if r.URL.Path == "/hang" {
+				continue
+			}
+			if typ == websocket.MessageBinary { // every chunk of audio is answered
+				if c.Write(r.Context(), websocket.MessageText, []byte(`{"partial" : ""}`)) != nil {
+					return
+				}
+				continue
+			}
+			if !strings.Contains(string(data), `"eof"`) {
+				continue // the configuration
+			}
+			b, _ := json.Marshal(map[string]any{"text": text})
+			if c.Write(r.Context(), websocket.MessageText, b) == nil {
+				c.Close(websocket.StatusNormalClosure, "")
+			}
+			return
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http"), conns
+}
+
+// TestSpeechNodeFallback: a node's own fallback (SpeechRequest.Fallback, from
+// speech.fallback_backend) is used, with no asr.fallback configured: a Vosk-protocol
+// server that never answers is overtaken by PocketSphinx at the node's latency
+// budget, and a backend that cannot be reached hands the answer to a Vosk-protocol
+// server that answers. The node's min_speech reaches the session.
+func TestSpeechNodeFallback(t *testing.T) {
+	speechRequire(t)
+	base, conns := speechVoskServer(t, "billing")
+	cfg := defaultASRConfig()
+	cfg.Sphinx.Preload = 1
+	cfg.Vosk = []VoskConfig{
+		{Name: "hangs", URL: base + "/hang", ReadTimeout: Duration{10 * time.Second}},
+		{Name: "answers", URL: base + "/answer"},
+		{Name: "down", URL: "ws://127.0.0.1:1/", ConnectTimeout: Duration{300 * time.Millisecond}},
+	}
+	rec, preg := speechNew(t, cfg)
+
+	s, err := rec.Recognize(t.Context(), ivr.SpeechRequest{CallID: "speech-node-latency", SampleRate: 8000, Phrases: speechMenu,
+		Backend: "hangs", Fallback: "sphinx", LatencyBudget: 300 * time.Millisecond, MinSpeech: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := speechFeed(t, s, speechPhone(t, "technical support"), false)
+	s.Close()
+	if a.final == nil || a.final.Type != ivr.SpeechFinal || a.final.Text != "technical support" {
+		t.Errorf("hanging backend, fallback sphinx: %v", a)
+	}
+	if n := speechMetric(t, preg, "hotline_asr_fallbacks_total", "reason", "latency"); n != 1 {
+		t.Errorf("hotline_asr_fallbacks_total{reason=latency} = %v, want 1", n)
+	}
+
+	s, err = rec.Recognize(t.Context(), ivr.SpeechRequest{CallID: "speech-node-error", SampleRate: 8000, Phrases: speechMenu,
+		Backend: "down", Fallback: "answers"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = speechFeed(t, s, speechPhone(t, "billing"), false)
+	s.Close()
+	if a.final == nil || a.final.Type != ivr.SpeechFinal || a.final.Text != "billing" {
+		t.Errorf("unreachable backend, fallback answers: %v", a)
+	}
+	if n := speechMetric(t, preg, "hotline_asr_fallbacks_total", "reason", "error"); n != 1 {
+		t.Errorf("hotline_asr_fallbacks_total{reason=error} = %v, want 1", n)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("the Vosk-protocol server served %d connections, want 2 (hangs, answers)", n)
 	}
 }
