@@ -12,7 +12,7 @@ RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev libpocketsphinx-dev 
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox pocketsphinx-testdata prometheus postgresql chromium
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-capacity bench-sipp sipp-pcaps loadtest
+.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-asr-corpus bench-capacity bench-sipp sipp-pcaps loadtest
 
 all: build
 
@@ -63,6 +63,10 @@ bench: go-check deps-run
 ## bench-asr: speech recognition accuracy and real-time factor (PocketSphinx, espeak-ng voices)
 bench-asr: go-check deps-test
 	$(GO) test -run '^$$' -bench Recognize -benchtime 1x ./asr/sphinx
+
+## bench-asr-corpus: the 216-clip caller corpus, clean and with noise, transcripts and intents (about 9 min)
+bench-asr-corpus: go-check deps-test
+	HOTLINE_SPEECH_CORPUS=full $(GO) test -run SpeechCorpusFull -v -timeout 30m ./asr/sphinx
 
 ## bench-capacity: concurrent calls one host holds (engine on CPU 0, generator on CPU 1);
 ## about 15 min (BUDGET=15m); QUICK=1 for a few-minute smoke run

@@ -186,3 +186,60 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecognizeHuman measures grammar mode on real human speech: Debian's
+// pocketsphinx-testdata recordings of speakers naming playing cards, passed
+// through G.711 μ-law at 8 kHz (as a phone call carries them) and fed to a
+// session at 8 kHz, with the cards grammar. It reports phrase-%, wer-% and the
+// median end-of-speech-to-result latency-ms, as BenchmarkRecognize does for
+// synthetic speech.
+//
+//	go test -run '^$' -bench RecognizeHuman -benchtime 1x ./asr/sphinx
+func BenchmarkRecognizeHuman(b *testing.B) {
+	be := shared(b)
+	gram := readFile(b, testData+"/cards/cards.gram")
+	want := map[string]string{}
+	for _, line := range strings.Split(readFile(b, testData+"/cards/cards.transcription"), "\n") {
+		i, j, k := strings.Index(line, "<s>"), strings.Index(line, "</s>"), strings.LastIndex(line, "(")
+		if i >= 0 && j > i && k > j {
+			want[line[k+1:k+4]] = strings.Join(strings.Fields(line[i+3:j]), " ")
+		}
+	}
+	type clip struct {
+		text string
+		pcm  []int16
+	}
+	var clips []clip
+	for _, f := range cards(b) {
+		pcm, rate := readWAV(b, f)
+		id := strings.TrimSuffix(f[strings.LastIndex(f, "/")+1:], ".wav")
+		clips = append(clips, clip{want[id], padded(telephone(b, pcm, rate), 8000, 500*time.Millisecond)})
+	}
+	var right, words, errs int
+	var latencies []time.Duration
+	var wrong []string
+	b.ResetTimer()
+	for range b.N {
+		for _, c := range clips {
+			res := recognize(b, be, asr.Request{Grammar: gram}, c.pcm, 8000)
+			if res.Outcome == asr.OutcomeError {
+				b.Fatalf("%q: %v", c.text, res.Err)
+			}
+			latencies = append(latencies, res.Latency)
+			ref := strings.Fields(c.text)
+			words += len(ref)
+			errs += editDistance(ref, strings.Fields(res.Text))
+			if res.Text == c.text {
+				right++
+			} else if len(wrong) < 8 {
+				wrong = append(wrong, c.text+" → "+res.Text)
+			}
+		}
+	}
+	n := b.N * len(clips)
+	slices.Sort(latencies)
+	b.ReportMetric(100*float64(right)/float64(n), "phrase-%")
+	b.ReportMetric(100*float64(errs)/float64(words), "wer-%")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "latency-ms")
+	b.Logf("human speech through G.711: %d/%d right; misheard: %q", right, n, wrong)
+}
