@@ -54,6 +54,23 @@ type BridgeResult struct {
 	To string
 }
 
+// TransferCaller is optionally implemented by a Caller that can connect itself to a
+// transfer target outside the engine's queues (another agent, a number): once a
+// conversation ended with EndTransfer to such a target, the engine records the
+// TRANSFER (the first agent's talk time ends there, their wrap-up starts) and calls
+// ConnectTransfer, which rings the target with the caller on hold, bridges them and
+// returns when that conversation ends (EndAgent: the target hung up and the caller
+// goes back to the flow; EndCaller). When it returns an error wrapping
+// ErrTransferFailed (the target did not answer) the caller is queued again in the
+// queue they were transferred from, keeping their arrival time.
+type TransferCaller interface {
+	ConnectTransfer(ctx context.Context, to string) (BridgeResult, error)
+}
+
+// ErrTransferFailed is wrapped by TransferCaller.ConnectTransfer when the target
+// could not be reached: the engine queues the caller again.
+var ErrTransferFailed = errors.New("acd: transfer target not reached")
+
 // Endpoint is how an agent is reached: their registered SIP contacts or their
 // WebRTC softphone. The telephony side registers one per agent with SetEndpoint
 // (on REGISTER, on WebSocket connect) and removes it with nil.
@@ -118,7 +135,8 @@ type EnqueueResult struct {
 	Talk    time.Duration // conversation time (completed)
 	End     BridgeEnd     // who ended the conversation (completed)
 	// TransferTo is a transfer target outside this engine's queues (completed, End
-	// EndTransfer): the telephony side has moved the call.
+	// EndTransfer): the telephony side has moved the call (a TransferCaller has
+	// connected it and the caller's talk with the target is over).
 	TransferTo string
 	CallbackID string // the pending callback (callback)
 }

@@ -47,7 +47,10 @@ func (w *waiter) close() { w.once.Do(func() { close(w.closed) }) }
 //     who hangs up after an agent answered gets completed with ctx's error.
 //
 // Overflow and transfers to another queue happen inside Enqueue: the caller keeps
-// listening to hold music and keeps their original arrival time for ordering.
+// listening to hold music and keeps their original arrival time for ordering. A
+// transfer to another agent or a number is connected by a Caller that implements
+// TransferCaller (the talk with the target is not an ACD conversation); if the
+// target does not answer the caller is queued again where they were.
 func (e *Engine) Enqueue(ctx context.Context, call Call, req Request, caller Caller) (EnqueueResult, error) {
 	res := EnqueueResult{Queue: req.Queue}
 	if err := validateRequest(call, req, caller); err != nil {
@@ -368,6 +371,22 @@ func (c *queuedCall) connect(w *waiter, q *QueueConfig, a answered, res *Enqueue
 			return br.To, OutcomeUnknown, nil
 		}
 		res.TransferTo = br.To
+		if tc, ok := c.caller.(TransferCaller); ok {
+			_, terr := tc.ConnectTransfer(ctx, br.To)
+			switch {
+			case ctx.Err() != nil:
+				return "", OutcomeCompleted, ctx.Err()
+			case errors.Is(terr, ErrTransferFailed):
+				// Nobody took the caller: back to the queue they came from.
+				e.logger.Info("acd: transfer target not reached; queued again", "call_id", c.call.ID,
+					"to", br.To, "queue", q.Name, "err", terr)
+				res.TransferTo, res.Agent, res.End, res.Talk = "", "", EndUnknown, 0
+				return q.Name, OutcomeUnknown, nil
+			case terr != nil:
+				return "", OutcomeError, fmt.Errorf("acd: transfer to %s: %w", br.To, terr)
+			}
+			return "", OutcomeCompleted, nil // res.End stays EndTransfer: how the agent left
+		}
 	}
 	switch {
 	case ctx.Err() != nil:

@@ -24,7 +24,8 @@ type fakeCalls struct {
 	hungup []string // "id:reason"
 	err    error
 
-	monitored []MonitorRequest
+	monitored   []MonitorRequest
+	transferred []string // "id:mode:to", "id:complete", "id:cancel"
 }
 
 func (f *fakeCalls) ActiveCalls(context.Context) ([]ActiveCall, error) {
@@ -69,6 +70,38 @@ func (f *fakeCalls) Monitor(ctx context.Context, id string, req MonitorRequest) 
 	f.monitored = append(f.monitored, req)
 	f.mu.Unlock()
 	return MonitorStarted{CallID: id, Mode: req.Mode, Supervisor: req.Supervisor, Contact: "sip:1009@127.0.0.1:5070"}, nil
+}
+
+// Transfer implements CallTransferer: a known call is transferred (ErrConflict for
+// one without an agent: id "queued").
+func (f *fakeCalls) Transfer(ctx context.Context, id string, req TransferRequest) (TransferStarted, error) {
+	if err := f.transfer(ctx, id, req.Mode+":"+req.To); err != nil {
+		return TransferStarted{}, err
+	}
+	return TransferStarted{CallID: id, To: req.To, Mode: req.Mode}, nil
+}
+
+// CompleteTransfer implements CallTransferer.
+func (f *fakeCalls) CompleteTransfer(ctx context.Context, id string) error {
+	return f.transfer(ctx, id, "complete")
+}
+
+// CancelTransfer implements CallTransferer.
+func (f *fakeCalls) CancelTransfer(ctx context.Context, id string) error {
+	return f.transfer(ctx, id, "cancel")
+}
+
+func (f *fakeCalls) transfer(ctx context.Context, id, what string) error {
+	if _, err := f.ActiveCall(ctx, id); err != nil {
+		return err
+	}
+	if id == "queued" {
+		return fmt.Errorf("%w: call %s is not talking to an agent", ErrConflict, id)
+	}
+	f.mu.Lock()
+	f.transferred = append(f.transferred, id+":"+what)
+	f.mu.Unlock()
+	return nil
 }
 
 type fakeOriginator struct {

@@ -25,6 +25,9 @@ func (s *Server) register() {
 	s.handle(read("/api/v1/calls/{id}"), s.showCall)
 	s.handle(act("POST", "/api/v1/calls/{id}/hangup", supervisor, "call.hangup"), s.hangupCall)
 	s.handle(act("POST", "/api/v1/calls/{id}/monitor", supervisor, "call.monitor"), s.monitorCall)
+	s.handle(act("POST", "/api/v1/calls/{id}/transfer", supervisor, "call.transfer"), s.transferCall)
+	s.handle(act("POST", "/api/v1/calls/{id}/transfer/complete", supervisor, "call.transfer_complete"), s.completeTransfer)
+	s.handle(act("POST", "/api/v1/calls/{id}/transfer/cancel", supervisor, "call.transfer_cancel"), s.cancelTransfer)
 	s.handle(act("POST", "/api/v1/calls", admin, "call.originate"), s.originate)
 
 	// Call records and recordings.

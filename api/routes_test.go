@@ -39,6 +39,9 @@ func routeCases() []routeCase {
 		{method: "GET", pattern: "/api/v1/calls/{id}", target: "/api/v1/calls/c1", role: v, want: 200},
 		{method: "POST", pattern: "/api/v1/calls/{id}/hangup", target: "/api/v1/calls/c1/hangup", role: s, want: 204},
 		{method: "POST", pattern: "/api/v1/calls/{id}/monitor", target: "/api/v1/calls/c1/monitor", body: `{"mode":"listen","supervisor":"1009"}`, role: s, want: 202},
+		{method: "POST", pattern: "/api/v1/calls/{id}/transfer", target: "/api/v1/calls/c1/transfer", body: `{"to":"bob","mode":"attended"}`, role: s, want: 202},
+		{method: "POST", pattern: "/api/v1/calls/{id}/transfer/complete", target: "/api/v1/calls/c1/transfer/complete", role: s, want: 204},
+		{method: "POST", pattern: "/api/v1/calls/{id}/transfer/cancel", target: "/api/v1/calls/c1/transfer/cancel", role: s, want: 204},
 		{method: "POST", pattern: "/api/v1/calls", target: "/api/v1/calls", body: `{"to":"+8613800000003","flow":"reminder","vars":{"due":"2026-06-01"}}`, role: a, want: 202},
 
 		{method: "GET", pattern: "/api/v1/records", target: "/api/v1/records?caller=%2B86138*&limit=10", role: v, want: 200},

@@ -46,6 +46,9 @@ type caller struct {
 	last   time.Time // when the hold prompt last played
 	music  *bridge.Player
 	rate   int
+	// pending is the target an attended transfer put on the line, connected by
+	// ConnectTransfer once the ACD released the agent.
+	pending MediaLeg
 }
 
 // Hold plays the node's hold prompt (every promptEvery) and music on hold in
@@ -81,12 +84,8 @@ func (c *caller) Hold(ctx context.Context) (byte, error) {
 
 // playMusic plays music on hold until ctx ends, d passes (d > 0) or a key.
 func (c *caller) playMusic(ctx context.Context, d time.Duration) (byte, error) {
-	if rate := c.ch.SampleRate(); c.music == nil || rate != c.rate {
-		loop, err := c.q.music.Source(rate)
-		if err != nil {
-			return 0, fmt.Errorf("telephony: music on hold: %w", err)
-		}
-		c.music, c.rate = bridge.NewPlayer(loop), rate
+	if err := c.ensureMusic(); err != nil {
+		return 0, err
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -117,6 +116,18 @@ func (c *caller) playMusic(ctx context.Context, d time.Duration) (byte, error) {
 	cancel()
 	<-done
 	return 0, nil
+}
+
+// ensureMusic makes the music on hold player for the channel's rate.
+func (c *caller) ensureMusic() error {
+	if rate := c.ch.SampleRate(); c.music == nil || rate != c.rate {
+		loop, err := c.q.music.Source(rate)
+		if err != nil {
+			return fmt.Errorf("telephony: music on hold: %w", err)
+		}
+		c.music, c.rate = bridge.NewPlayer(loop), rate
+	}
+	return nil
 }
 
 // Announce speaks the position and wait through the flow's announcement, then the
@@ -181,12 +192,26 @@ func (c *caller) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, err
 		}
 	}()
 	c.log.Info("telephony: bridged", "codec_rate_caller", mc.Media().SampleRate(), "codec_rate_agent", al.Media().SampleRate())
-	err := c.converse(bctx, callerLeg, agentLeg, opts)
+	err := c.converse(bctx, callerLeg, agentLeg, al.Done(), opts)
 	var ce *bridge.ClosedError
+	var tr *transferred
 	switch {
+	case errors.As(err, &tr) && ctx.Err() == nil:
+		c.pending = tr.leg
+		return acd.BridgeResult{End: acd.EndTransfer, To: tr.to}, nil
+	case errors.As(err, &tr):
+		if tr.leg != nil {
+			_ = tr.leg.Hangup(context.WithoutCancel(ctx))
+		}
+		return acd.BridgeResult{End: acd.EndCaller}, nil
 	case ctx.Err() != nil:
 		return acd.BridgeResult{End: acd.EndCaller}, nil
 	case isClosed(agentEnded) || (errors.As(err, &ce) && ce.Side == bridge.SideB):
+		if el, ok := leg.(endedLeg); ok { // the softphone's transfer button
+			if end, to := el.End(); end == acd.EndTransfer && to != "" {
+				return acd.BridgeResult{End: acd.EndTransfer, To: to}, nil
+			}
+		}
 		return acd.BridgeResult{End: acd.EndAgent}, nil
 	case errors.As(err, &ce) && ce.Side == bridge.SideA, err == nil:
 		return acd.BridgeResult{End: acd.EndCaller}, nil
@@ -194,10 +219,19 @@ func (c *caller) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, err
 	return acd.BridgeResult{End: acd.EndCaller}, fmt.Errorf("telephony: bridge: %w", err)
 }
 
+// endedLeg is an agent leg that says how the agent ended it (the WebRTC
+// softphone's AgentLeg: hang up or transfer, with the target).
+type endedLeg interface {
+	End() (acd.BridgeEnd, string)
+}
+
 // converse bridges the caller and agent until ctx ends (nil) or a side's session
 // closes (a *bridge.ClosedError). While a supervisor is in (Queue.Monitor) the two
 // talk through a mixer instead, and are bridged again when the supervisor leaves.
-func (c *caller) converse(ctx context.Context, callerLeg, agentLeg bridge.Session, opts []bridge.Option) error {
+// A transfer (Queue.Transfer) ends it with a *transferred; an attended one first
+// holds the caller and bridges the agent to the target (consult), and bridges
+// caller and agent again when cancelled.
+func (c *caller) converse(ctx context.Context, callerLeg, agentLeg bridge.Session, agentDone <-chan struct{}, opts []bridge.Option) error {
 	conv, unregister := c.q.register(c.id)
 	defer unregister()
 	for {
@@ -208,18 +242,44 @@ func (c *caller) converse(ctx context.Context, callerLeg, agentLeg bridge.Sessio
 		rctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- br.Run(rctx) }()
-		var j *monitorJoin
+		var (
+			j *monitorJoin
+			t *transferReq
+		)
 		select {
 		case err := <-done:
 			stop()
 			return err
 		case j = <-conv.join:
+		case t = <-conv.xfer:
 		}
 		stop()
 		if err := <-done; err != nil {
+			if t != nil {
+				t.accepted <- err
+				return err
+			}
 			j.joined <- err
 			close(j.left)
 			return err
+		}
+		if t != nil {
+			if t.mode == TransferBlind {
+				c.log.Info("telephony: blind transfer", "transfer_to", t.to)
+				if t.onAccept != nil {
+					t.onAccept()
+				}
+				t.accepted <- nil
+				return &transferred{to: t.to}
+			}
+			if leg := c.consult(ctx, conv, agentLeg, agentDone, t, opts); leg != nil {
+				return &transferred{to: t.to, leg: leg}
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			c.log.Info("telephony: caller and agent bridged again after the consultation")
+			continue
 		}
 		mix(ctx, c.log.With("mode", j.mode.String()), callerLeg, agentLeg, j)
 		if ctx.Err() != nil {

@@ -23,9 +23,22 @@
 //   - Queue.Monitor lets a supervisor listen, whisper or barge: the caller↔agent
 //     Bridge becomes a media/bridge.Mixer while they are in, and a Bridge again
 //     when they leave.
+//   - Queue.Transfer hands the caller on from their agent: blind (the bridge ends
+//     with acd.EndTransfer at once: the ACD records TRANSFER, ending the agent's
+//     talk time, and queues the caller in a target queue or calls
+//     caller.ConnectTransfer, which rings an agent or a number through the
+//     TransferDialer with music on hold and bridges them; not answered: back to
+//     the queue they came from) or attended (the caller on music on hold while the
+//     TransferDialer rings the target, agent and target bridged to consult;
+//     CompleteTransfer or the agent hanging up hands the caller over,
+//     CancelTransfer or the target leaving brings the agent back). Queue.Refer
+//     takes a REFER from an agent's phone (SIPAgents.SetReferHandler) as a blind
+//     transfer, or with Replaces as the completion of an attended one, and tells
+//     the phone by NOTIFY. The softphone's transfer button ends its leg with
+//     EndTransfer, handled the same way.
 //
 // The interfaces this package consumes (Engine, Dialer, Bindings, Watcher,
-// Synthesizer) are defined here so tests can stand in for them; cmd/hotline wires
-// *acd.Engine, *sip.Server, the registrar and the TTS cache. Every call-related log
-// line carries call_id.
+// Synthesizer, TransferDialer) are defined here so tests can stand in for them;
+// cmd/hotline wires *acd.Engine, *sip.Server, the registrar, the TTS cache and its
+// transfer dialer (agenttransfer.go). Every call-related log line carries call_id.
 package telephony

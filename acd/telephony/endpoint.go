@@ -75,6 +75,18 @@ type SIPAgents struct {
 	cfg SIPConfig
 	log *slog.Logger
 	wg  sync.WaitGroup
+
+	referMu sync.Mutex
+	onRefer func(callID string, t *sip.Transfer)
+}
+
+// SetReferHandler makes the agents' phones able to transfer by REFER: h gets each
+// REFER an agent's phone sends in a call offered from now on, with the caller's
+// call id (Queue.Refer). Without one REFERs are refused (603).
+func (s *SIPAgents) SetReferHandler(h func(callID string, t *sip.Transfer)) {
+	s.referMu.Lock()
+	s.onRefer = h
+	s.referMu.Unlock()
 }
 
 // NewSIPAgents checks cfg and returns the agents' SIP side.
@@ -154,6 +166,9 @@ func (e *sipEndpoint) Offer(ctx context.Context, o acd.Offer) (acd.Leg, acd.Offe
 	}
 	fctx, cancel := context.WithCancel(ctx)
 	results := make(chan forkResult, len(bs))
+	e.s.referMu.Lock()
+	onRefer := e.s.onRefer
+	e.s.referMu.Unlock()
 	for _, b := range bs {
 		req := sip.DialRequest{
 			Target:   b.URI,
@@ -165,6 +180,10 @@ func (e *sipEndpoint) Offer(ctx context.Context, o acd.Offer) (acd.Leg, acd.Offe
 			},
 			Timeout: ring,
 			Parent:  o.CallID,
+		}
+		if onRefer != nil {
+			callID := o.CallID
+			req.OnRefer = func(t *sip.Transfer) { onRefer(callID, t) }
 		}
 		if b.Source.IsValid() {
 			req.NextHop = b.Source.String()

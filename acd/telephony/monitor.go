@@ -59,10 +59,12 @@ var (
 // registers it with the Queue while it runs.
 type conversation struct {
 	join  chan *monitorJoin // taken by the bridge loop
+	xfer  chan *transferReq // taken by the bridge loop (Transfer)
 	ended chan struct{}     // closed when the bridge loop returns
 
-	mu   sync.Mutex
-	busy bool // a supervisor is joining or in
+	mu      sync.Mutex
+	busy    bool          // a supervisor is joining or in
+	consult *consultation // an attended transfer under way
 }
 
 // monitorJoin is a supervisor's request to join, answered on joined.
@@ -76,7 +78,7 @@ type monitorJoin struct {
 
 // register makes the conversation of callID joinable until the returned function.
 func (q *Queue) register(callID string) (*conversation, func()) {
-	c := &conversation{join: make(chan *monitorJoin), ended: make(chan struct{})}
+	c := &conversation{join: make(chan *monitorJoin), xfer: make(chan *transferReq), ended: make(chan struct{})}
 	q.convMu.Lock()
 	if q.convs == nil {
 		q.convs = make(map[string]*conversation)
@@ -137,6 +139,10 @@ func (q *Queue) Monitor(ctx context.Context, callID string, sup bridge.Session, 
 		return nil, fmt.Errorf("telephony: monitor %s: %w", callID, ErrNotTalking)
 	}
 	c.mu.Lock()
+	if c.consult != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("telephony: monitor %s: %w", callID, ErrTransferring)
+	}
 	if c.busy {
 		c.mu.Unlock()
 		return nil, fmt.Errorf("telephony: monitor %s: %w", callID, ErrMonitored)

@@ -82,7 +82,7 @@ func TestMonitorSwitchesBridgeAndMixer(t *testing.T) {
 	cctx, endCall := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
-		done <- c.converse(cctx, bridge.NewDigitLeg(callerNear, nil, nil), bridge.NewDigitLeg(agentNear, nil, nil), nil)
+		done <- c.converse(cctx, bridge.NewDigitLeg(callerNear, nil, nil), bridge.NewDigitLeg(agentNear, nil, nil), nil, nil)
 	}()
 	for i := 0; ; i++ {
 		if _, ok := q.Talking("c1"); ok {

@@ -43,8 +43,9 @@ type Queue struct {
 	dtmfMode    media.DTMFMode
 	log         *slog.Logger
 
-	convMu sync.Mutex
-	convs  map[string]*conversation // the calls talking to an agent, by call id (Monitor)
+	transfers TransferDialer // rings agents and numbers a caller is transferred to
+	convMu    sync.Mutex
+	convs     map[string]*conversation // the calls talking to an agent, by call id (Monitor, Transfer)
 }
 
 // QueueOption configures a Queue.

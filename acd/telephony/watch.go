@@ -111,6 +111,15 @@ type Endpoints struct {
 
 	mu     sync.Mutex
 	agents map[string]map[string]acd.Endpoint // agent id → source name → endpoint
+	merged map[string]acd.Endpoint            // agent id → what the ACD was given
+}
+
+// Endpoint returns the endpoint that rings every way agentID is reachable now
+// (nil when none): a transfer to that agent rings it as an offer would.
+func (m *Endpoints) Endpoint(agentID string) acd.Endpoint {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.merged[agentID]
 }
 
 // NewEndpoints returns the merger in front of e (the *acd.Engine); log receives a
@@ -119,7 +128,7 @@ func NewEndpoints(e EndpointSetter, log *slog.Logger) *Endpoints {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Endpoints{set: e, log: log, agents: map[string]map[string]acd.Endpoint{}}
+	return &Endpoints{set: e, log: log, agents: map[string]map[string]acd.Endpoint{}, merged: map[string]acd.Endpoint{}}
 }
 
 // Close waits for the losing offers of answered forks to finish (their Offer
@@ -171,6 +180,11 @@ func (m *Endpoints) update(agent, source string, ep acd.Endpoint) {
 			f.eps = append(f.eps, ways[n])
 		}
 		merged = f
+	}
+	if merged == nil {
+		delete(m.merged, agent)
+	} else {
+		m.merged[agent] = merged
 	}
 	m.set.SetEndpoint(agent, merged)
 	m.log.Info("telephony: agent reachable by", "agent", agent, "source", source, "present", ep != nil, "ways", strings.Join(names, ","))

@@ -314,6 +314,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		e.media.Close()
 		return nil, err
 	}
+	e.enableAgentTransfers() // agenttransfer.go: transfers to agents and numbers, REFER from phones
 	if err := e.enableCallbacks(); err != nil {
 		e.sip.Close()
 		e.media.Close()

@@ -129,7 +129,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxLifetime(0)
 	s.write.SetConnMaxIdleTime(0)
-	if err := s.migrate(ctx, o.target); err != nil {
+	if err := s.migrateRetrying(ctx, o); err != nil {
 		s.write.Close()
 		return nil, err
 	}
@@ -204,6 +204,32 @@ func dsn(path string, o options, readOnly bool) string {
 	return path + sep + q.Encode()
 }
 
+// migrateRetrying is migrate, tried again while SQLite answers SQLITE_BUSY, up to
+// the busy timeout. Processes opening one new file at once (engine nodes, `hotline
+// calls show` beside a starting engine) race to switch it to WAL, and that switch
+// fails with SQLITE_BUSY without waiting on the busy handler.
+func (s *Store) migrateRetrying(ctx context.Context, o options) error {
+	deadline := time.Now().Add(o.busyTimeout)
+	for wait := 10 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx, o.target)
+		if err == nil || !isBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		s.log.Debug("store: database busy while opening, trying again", "path", s.path, "wait", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (primary code 5).
+func isBusy(err error) bool {
+	var c interface{ Code() int }
+	return errors.As(err, &c) && c.Code()&0xff == 5
+}
+
 // migrate applies the pending migrations up to target (0: all), each in its own
 // immediate transaction with its schema_migrations row. Another process migrating
 // the same file at once is serialized by the write lock, and each step re-checks
@@ -213,11 +239,22 @@ func (s *Store) migrate(ctx context.Context, target int) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// In an immediate transaction: an autocommit CREATE starts as a reader and its
+	// upgrade to a writer fails with SQLITE_BUSY at once, without the busy timeout,
+	// when another process opening the same file wrote first (WAL mode).
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: create schema_migrations in %s: %w", s.path, err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
 	) STRICT`); err != nil {
+		_ = tx.Rollback()
+		return fmt.Errorf("sqlite: create schema_migrations in %s: %w", s.path, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations in %s: %w", s.path, err)
 	}
 	applied, err := s.applied(ctx)
