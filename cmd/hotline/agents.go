@@ -12,6 +12,7 @@ import (
 	"github.com/hotline-ivr/hotline/acd"
 	"github.com/hotline-ivr/hotline/acd/telephony"
 	"github.com/hotline-ivr/hotline/api"
+	"github.com/hotline-ivr/hotline/media"
 	"github.com/hotline-ivr/hotline/media/bridge"
 	"github.com/hotline-ivr/hotline/sip"
 	"github.com/hotline-ivr/hotline/sip/auth"
@@ -75,8 +76,12 @@ func newPeople(cfg Config, recs *records, reg prometheus.Registerer, log *slog.L
 		_ = eng.Close()
 		return nil, fmt.Errorf("acd.music_on_hold: %w", err)
 	}
-	q, err := telephony.NewQueue(eng, telephony.WithMusic(music),
-		telephony.WithHoldPromptEvery(cfg.ACD.HoldPromptEvery.Duration), telephony.WithLogger(log))
+	qopts := []telephony.QueueOption{telephony.WithMusic(music),
+		telephony.WithHoldPromptEvery(cfg.ACD.HoldPromptEvery.Duration), telephony.WithLogger(log)}
+	if cfg.ACD.DTMFPassthrough {
+		qopts = append(qopts, telephony.WithDTMFPassthrough(media.DTMFAuto))
+	}
+	q, err := telephony.NewQueue(eng, qopts...)
 	if err != nil {
 		_ = eng.Close()
 		return nil, err

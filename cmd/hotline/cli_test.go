@@ -159,6 +159,7 @@ acd:
   music_on_hold: ""
   hold_prompt_every: 20s
   whisper_voice: en-us
+  dtmf_passthrough: false
   callback_trunk: ""
 http:
   listen: 127.0.0.1:%[2]d

@@ -181,6 +181,12 @@ type ACDConfig struct {
 	// WhisperVoice speaks the whisper (queue, intent) to an agent before the
 	// caller is connected, on queues with whisper: true. Default: en-us.
 	WhisperVoice string `yaml:"whisper_voice"`
+	// DTMFPassthrough forwards the keys pressed on either side to the other while a
+	// caller talks to an agent (an agent steering a caller into a payment IVR, a
+	// caller entering a reference the agent's system reads), each leg in the way
+	// its peer negotiated (RFC 4733, SIP INFO, tones). Default: false, keys pressed
+	// during the conversation reach nobody (card numbers are not echoed to agents).
+	DTMFPassthrough bool `yaml:"dtmf_passthrough"`
 	// CallbackTrunk is the sip.trunks entry a queue's callbacks dial the customer
 	// through; pending callbacks are kept in data_dir and survive a restart.
 	// Default: "", no callback is offered.
