@@ -173,7 +173,9 @@ func TestAgentTransfer(t *testing.T) {
 	if loud < len(levels)/2 { // music on hold, never silence
 		t.Errorf("the caller, consulting: sound in %d of %d frames; want music on hold", loud, len(levels))
 	}
-	expectTones(t, "the caller, transferred to bob", heard[at(completeAt.Add(time.Second)):at(referAt)], rate,
+	// A second's margin at each end: the recording's timeline and the test's clock
+	// drift apart when a loaded machine stalls the engine's media clock.
+	expectTones(t, "the caller, transferred to bob", heard[at(completeAt.Add(time.Second)):at(referAt.Add(-time.Second))], rate,
 		map[float64]bool{toneBob: true, toneAgent: false})
 	expectTones(t, "the caller, whole call", heard, rate, map[float64]bool{toneAgent: true, toneBob: true})
 

@@ -314,10 +314,15 @@ func requireAudio(t testing.TB, caps []capturedPacket, want audioCheck) []heardP
 		case dseq == 1 && dts == 160:
 		case dseq == 1 && dts%160 == 0 && !judged(i):
 			// frames skipped after the host starved the process: not counted
-		case dseq == 1 && dts%160 == 0 && dts < 160*25:
-			skipped += int(dts/160) - 1
 		case dseq == 1 && dts%160 == 0 && p.at.Sub(pkts[i-1].at) > 400*time.Millisecond:
 			// a deliberate pause (hold): the timestamp kept time while nothing was sent
+		case dseq == 1 && dts%160 == 0:
+			// The media clock fell behind and resynchronised (media/send.go resyncAfter):
+			// a stall of the whole test process (the engine runs in it) that the
+			// run-queue detector did not see, as under a loaded full suite; the packets
+			// read late arrive close together. Counted: the bound below fails a clock
+			// that skips for no reason.
+			skipped += int(dts/160) - 1
 		default:
 			t.Errorf("RTP packet %d: sequence +%d, timestamp +%d, %v after the previous one (want +1, +160, 20 ms)",
 				i, dseq, dts, p.at.Sub(pkts[i-1].at))
