@@ -55,6 +55,7 @@ func TestAgentAnswersQueuedCaller(t *testing.T) {
 		recDir = c.recordingsDir()
 	}})
 	t.Parallel()
+	exclusiveAudio(t)
 
 	// The agent's phone registers; the engine sees alice reachable.
 	ph := startAgentPhone(t, te.udpAddr)

@@ -62,6 +62,7 @@ func TestAgentTransfer(t *testing.T) {
 		recDir = c.recordingsDir()
 	}})
 	t.Parallel()
+	exclusiveAudio(t)
 	dir := t.TempDir()
 	alice, _ := startCtrlPhone(t, te.udpAddr, "1001", "pw-1001", toneWAV(t, dir, "alice", toneAgent))
 	bob, bobCtrl := startCtrlPhone(t, te.udpAddr, "1002", "pw-1002", toneWAV(t, dir, "bob", toneBob))
@@ -214,6 +215,7 @@ func TestAgentTransferToNumber(t *testing.T) {
 		recDir = c.recordingsDir()
 	}})
 	t.Parallel()
+	exclusiveAudio(t)
 	dir := t.TempDir()
 	alice, _ := startCtrlPhone(t, te.udpAddr, agentExt, agentPass, toneWAV(t, dir, "alice", toneAgent))
 	waitFor(t, 20*time.Second, "alice's phone registered", func() bool {

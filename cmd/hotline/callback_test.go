@@ -31,6 +31,7 @@ func TestCallbackThroughTrunk(t *testing.T) {
 	customer := freeSippPorts(t)
 	te := startEngine(t, engineOptions{flow: "callback", configure: callbackConfig(dir, "", customer)})
 	t.Parallel()
+	exclusiveAudio(t)
 	te.waitLog(t, 5*time.Second, "acd: callbacks on", "trunk", "carrier")
 
 	ph := startAgentPhone(t, te.udpAddr)

@@ -356,6 +356,7 @@ func receivedBySipp(trace string) []string {
 func TestReinviteMovesMedia(t *testing.T) {
 	te := startEngine(t, engineOptions{flow: "wait"})
 	t.Parallel() // after the engine started: see startEngine
+	exclusiveAudio(t)
 	ports := freeSippPorts(t)
 	moved := ports.media + 2 // free: freeSippPorts checked media..media+3
 	before := startSniffer(t, ports.media)

@@ -744,3 +744,16 @@ func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// audioSlot is held by the tests that judge what phones hear (tones, music, RTP
+// pacing) with several SIPp and baresip peers: run together on two cores they
+// starve each other's media clocks and the judgement fails for the machine's sake,
+// not the engine's. They run one at a time, beside the lighter parallel tests.
+var audioSlot = make(chan struct{}, 1)
+
+// exclusiveAudio takes audioSlot for the rest of the test; call it after t.Parallel.
+func exclusiveAudio(t *testing.T) {
+	t.Helper()
+	audioSlot <- struct{}{}
+	t.Cleanup(func() { <-audioSlot })
+}

@@ -60,6 +60,7 @@ func TestSupervisorMonitor(t *testing.T) {
 		recDir = c.recordingsDir()
 	}})
 	t.Parallel()
+	exclusiveAudio(t)
 	dir := t.TempDir()
 
 	agent := startTonePhone(t, te.udpAddr, agentExt, agentPass, toneWAV(t, dir, "agent", toneAgent))
