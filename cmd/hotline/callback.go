@@ -13,6 +13,7 @@ import (
 	"github.com/hotline-ivr/hotline/acd/telephony"
 	"github.com/hotline-ivr/hotline/media/bridge"
 	"github.com/hotline-ivr/hotline/sip"
+	"github.com/hotline-ivr/hotline/store"
 )
 
 // callbacksFile is where pending callbacks are kept in data_dir, so a restart
@@ -26,9 +27,10 @@ const hangupTimeout = 5 * time.Second
 // offer, it calls the customer back through the configured trunk and hands the
 // answered leg to the ACD, which bridges it to the agent.
 type callbackDialer struct {
-	sip   *sip.Server
-	trunk string
-	log   *slog.Logger
+	sip     *sip.Server
+	trunk   string
+	log     *slog.Logger
+	records *records // the customer leg's own call record, outbound
 }
 
 var _ acd.Dialer = callbackDialer{}
@@ -40,21 +42,44 @@ func (d callbackDialer) Dial(ctx context.Context, cb acd.Callback) (acd.Caller, 
 	dr := sip.DialRequest{Target: cb.Number, Trunk: d.trunk, CallID: d.sip.NewCallID(), Parent: cb.Call.ID}
 	log := d.log.With("call_id", dr.CallID, "parent_call_id", cb.Call.ID, "callback", cb.ID)
 	log.Info("callback: dialling the customer", "number", cb.Number, "trunk", d.trunk, "queue", cb.Queue, "attempt", cb.Attempts+1)
+	started := time.Now()
+	rec := store.CallRecord{ID: dr.CallID, StartedAt: started, Direction: store.DirectionOutbound,
+		Called: cb.Number, Trunk: d.trunk, Queue: cb.Queue}
 	c, err := d.sip.Dial(ctx, dr)
 	if err != nil {
 		log.Info("callback: customer not reached", "err", err)
+		cause := "failed"
+		var ce *sip.CallError
+		if errors.As(err, &ce) && ce.Reason != "" {
+			cause = ce.Reason
+		}
+		rec.EndedAt, rec.Disposition, rec.HangupCause, rec.HangupSide = time.Now(), store.DispositionFailed, cause, store.HangupCallee
+		d.records.submit(rec.ID, store.StartCall{Record: rec}, callbackEvent(rec.ID, started, cb), store.FinishCall{Record: rec})
 		return nil, fmt.Errorf("callback %s: dial %s through trunk %s: %w", cb.ID, cb.Number, d.trunk, err)
 	}
 	log.Info("callback: customer answered")
-	return &callbackCustomer{call: c, log: log}, nil
+	info := c.Info()
+	rec.AnsweredAt, rec.Caller, rec.Transport, rec.Codec = time.Now(), info.Caller, info.Transport, c.Codec()
+	d.records.submit(rec.ID, store.StartCall{Record: rec}, callbackEvent(rec.ID, started, cb))
+	return &callbackCustomer{call: c, log: log, records: d.records, rec: rec}, nil
+}
+
+// callbackEvent is the timeline line that ties a callback's call to the call whose
+// caller asked for it.
+func callbackEvent(id string, at time.Time, cb acd.Callback) store.CallEvent {
+	return store.CallEvent{CallID: id, At: at, Kind: store.KindQueue, Name: "callback",
+		Detail: fmt.Sprintf("calling back the caller of %s for queue %s (queue entry %s, whose events name the agent), attempt %d",
+			cb.Call.ID, cb.Queue, cb.ID, cb.Attempts+1)}
 }
 
 // callbackCustomer is the answered customer leg of a callback, as an acd.Caller.
 // The ACD only bridges it: it never holds nor announces to a callback (the agent
 // is already on the line when the customer is dialled).
 type callbackCustomer struct {
-	call *sip.Call
-	log  *slog.Logger
+	call    *sip.Call
+	log     *slog.Logger
+	records *records
+	rec     store.CallRecord // started when the customer answered; finished by Bridge
 }
 
 var _ acd.Caller = (*callbackCustomer)(nil)
@@ -74,11 +99,21 @@ func (c *callbackCustomer) Announce(context.Context, acd.Announcement) (byte, er
 // Bridge connects the customer with the agent until either hangs up, then hangs
 // the customer's call up (the ACD hangs up the agent's). EndAgent when the agent
 // ended it, EndCaller when the customer did or ctx ended.
-func (c *callbackCustomer) Bridge(ctx context.Context, leg acd.Leg) (acd.BridgeResult, error) {
+func (c *callbackCustomer) Bridge(ctx context.Context, leg acd.Leg) (res acd.BridgeResult, err error) {
 	defer func() {
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hangupTimeout)
 		defer cancel()
 		_ = c.call.Hangup(hctx)
+		rec := c.rec
+		rec.EndedAt, rec.Disposition = time.Now(), store.DispositionResolved
+		rec.HangupCause, rec.HangupSide = "customer_bye", store.HangupCallee
+		if res.End == acd.EndAgent {
+			rec.HangupCause, rec.HangupSide = "agent_hangup", store.HangupEngine
+		}
+		if err != nil {
+			rec.Disposition, rec.HangupCause = store.DispositionError, "bridge_failed"
+		}
+		c.records.submit(rec.ID, store.FinishCall{Record: rec})
 	}()
 	al, ok := leg.(telephony.MediaLeg)
 	if !ok {
@@ -146,7 +181,7 @@ func (e *engine) enableCallbacks() error {
 	if err != nil {
 		return fmt.Errorf("acd callbacks: %w", err)
 	}
-	if err := e.people.acd.EnableCallbacks(store, callbackDialer{sip: e.sip, trunk: trunk, log: e.log}); err != nil {
+	if err := e.people.acd.EnableCallbacks(store, callbackDialer{sip: e.sip, trunk: trunk, log: e.log, records: e.records}); err != nil {
 		return fmt.Errorf("acd callbacks: %w", err)
 	}
 	e.log.Info("acd: callbacks on", "trunk", trunk, "file", filepath.Join(e.cfg.DataDir, callbacksFile))

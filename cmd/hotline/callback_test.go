@@ -104,6 +104,12 @@ func TestCallbackThroughTrunk(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(te.cfg.DataDir, callbacksFile)); err != nil || strings.Contains(string(b), "cb-") {
 		t.Errorf("callbacks file after the callback: %q, %v; want no pending callback", b, err)
 	}
+	// The call to the customer has its own record: outbound, through the trunk,
+	// answered, tied to the queue and to the call that asked for it.
+	waitFor(t, 10*time.Second, "the callback call's record", func() bool {
+		code, body := apiGet(t, te.httpURL("/api/v1/records?queue=care&disposition=resolved"), testAPIToken)
+		return code == 200 && strings.Contains(body, `"direction":"outbound"`) && strings.Contains(body, `"trunk":"carrier"`)
+	})
 	te.waitIdle(t)
 }
 
