@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -310,8 +311,31 @@ func startAgentPhone(t *testing.T, engineUDP string) *agentPhone {
 	if out, err := exec.Command("sox", raw, "-r", "8000", "-c", "1", "-b", "16", "-e", "signed", speech).CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, out)
 	}
-	sipPort, ctrl := freeAgentPort(t), freeAgentPort(t)
+	sipPort := freeAgentPort(t)
 	rtp := 46000 + (sipPort%50)*20
+	ph, _ := startBaresip(t, baresipConfig{dir: dir, sipPort: sipPort, rtpFirst: rtp, rtpPorts: 20, engineUDP: engineUDP,
+		ext: agentExt, pass: agentPass, source: speech, seconds: 50, label: "baresip", logTail: 6000})
+	return ph
+}
+
+// baresipConfig is one baresip phone: where it listens, what it registers as and
+// says, how long it may run, and how its output is shown when the test failed.
+type baresipConfig struct {
+	dir                         string // its config, accounts and sndfile dumps
+	sipPort, rtpFirst, rtpPorts int
+	engineUDP, ext, pass        string
+	source                      string // the WAV it speaks (aufile, at the codec's rate)
+	seconds                     int    // baresip -t: it exits after this long
+	label                       string // "baresip output" or "baresip 1002 output" in a failed test's log
+	logTail                     int
+}
+
+// startBaresip starts baresip registering cfg.ext at the engine, answering by itself,
+// speaking cfg.source and dumping what it hears (sndfile) into cfg.dir, and returns
+// its ctrl_tcp port to drive it. The phone quits when the test ends.
+func startBaresip(t *testing.T, cfg baresipConfig) (*agentPhone, int) {
+	t.Helper()
+	ctrl := freeAgentPort(t)
 	config := fmt.Sprintf(`sip_listen 127.0.0.1:%d
 audio_player aufile,%s
 audio_source aufile,%s
@@ -326,17 +350,17 @@ module_app account.so
 module_app menu.so
 module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:%d
-`, sipPort, filepath.Join(dir, "player.wav"), speech, rtp, rtp+19, dir, ctrl)
-	_, port, _ := net.SplitHostPort(engineUDP)
-	account := fmt.Sprintf("<sip:%s@127.0.0.1:%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto\n", agentExt, port, agentPass)
+`, cfg.sipPort, filepath.Join(cfg.dir, "player.wav"), cfg.source, cfg.rtpFirst, cfg.rtpFirst+cfg.rtpPorts-1, cfg.dir, ctrl)
+	_, port, _ := net.SplitHostPort(cfg.engineUDP)
+	account := fmt.Sprintf("<sip:%s@127.0.0.1:%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto\n", cfg.ext, port, cfg.pass)
 	for file, text := range map[string]string{"config": config, "accounts": account} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(cfg.dir, file), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ph := &agentPhone{dir: dir, out: &lockedBuffer{}, exit: make(chan error, 1)}
-	ph.cmd = exec.Command("baresip", "-f", dir, "-t", "50")
-	ph.cmd.Dir = dir
+	ph := &agentPhone{dir: cfg.dir, out: &lockedBuffer{}, exit: make(chan error, 1)}
+	ph.cmd = exec.Command("baresip", "-f", cfg.dir, "-t", strconv.Itoa(cfg.seconds))
+	ph.cmd.Dir = cfg.dir
 	ph.cmd.Stdout, ph.cmd.Stderr = ph.out, ph.out
 	ph.cmd.WaitDelay = 5 * time.Second
 	if err := ph.cmd.Start(); err != nil {
@@ -346,10 +370,10 @@ ctrl_tcp_listen 127.0.0.1:%d
 	t.Cleanup(func() {
 		ph.quit()
 		if t.Failed() {
-			t.Logf("baresip output:\n%s", tail(ph.out.String(), 6000))
+			t.Logf("%s output:\n%s", cfg.label, tail(ph.out.String(), cfg.logTail))
 		}
 	})
-	return ph
+	return ph, ctrl
 }
 
 // quit stops baresip (SIGINT: it unregisters and closes its dump files) and waits

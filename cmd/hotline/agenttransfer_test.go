@@ -320,46 +320,9 @@ func dumpsOf(t *testing.T, ph *agentPhone) []string {
 // it (transfer).
 func startCtrlPhone(t *testing.T, engineUDP, ext, pass, source string) (*agentPhone, int) {
 	t.Helper()
-	dir := t.TempDir()
-	sipPort, ctrl, rtp := freeAgentPort(t), freeAgentPort(t), freeAgentPort(t)
-	config := fmt.Sprintf(`sip_listen 127.0.0.1:%d
-audio_player aufile,%s
-audio_source aufile,%s
-audio_alert aufile,/dev/null
-rtp_ports %d-%d
-module_path /usr/lib/baresip/modules
-module g711.so
-module aufile.so
-module sndfile.so
-snd_path %s
-module_app account.so
-module_app menu.so
-module_app ctrl_tcp.so
-ctrl_tcp_listen 127.0.0.1:%d
-`, sipPort, filepath.Join(dir, "player.wav"), source, rtp, rtp+9, dir, ctrl)
-	_, port, _ := net.SplitHostPort(engineUDP)
-	account := fmt.Sprintf("<sip:%s@127.0.0.1:%s;transport=udp>;auth_pass=%s;regint=60;answermode=auto\n", ext, port, pass)
-	for file, text := range map[string]string{"config": config, "accounts": account} {
-		if err := os.WriteFile(filepath.Join(dir, file), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ph := &agentPhone{dir: dir, out: &lockedBuffer{}, exit: make(chan error, 1)}
-	ph.cmd = exec.Command("baresip", "-f", dir, "-t", "90")
-	ph.cmd.Dir = dir
-	ph.cmd.Stdout, ph.cmd.Stderr = ph.out, ph.out
-	ph.cmd.WaitDelay = 5 * time.Second
-	if err := ph.cmd.Start(); err != nil {
-		t.Fatalf("start baresip: %v", err)
-	}
-	go func() { ph.exit <- ph.cmd.Wait() }()
-	t.Cleanup(func() {
-		ph.quit()
-		if t.Failed() {
-			t.Logf("baresip %s output:\n%s", ext, tail(ph.out.String(), 3000))
-		}
-	})
-	return ph, ctrl
+	sipPort, rtp := freeAgentPort(t), freeAgentPort(t)
+	return startBaresip(t, baresipConfig{dir: t.TempDir(), sipPort: sipPort, rtpFirst: rtp, rtpPorts: 10, engineUDP: engineUDP,
+		ext: ext, pass: pass, source: source, seconds: 90, label: "baresip " + ext, logTail: 3000})
 }
 
 // ctrlCommand sends one ctrl_tcp command (a netstring of JSON) to baresip.
