@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
+	"github.com/hotline-ivr/hotline/acd/telephony"
 	"github.com/hotline-ivr/hotline/flows"
 	"github.com/hotline-ivr/hotline/media/audio"
 	"github.com/hotline-ivr/hotline/sip"
@@ -44,7 +45,7 @@ func TestQueueToBaresipAgent(t *testing.T) {
 	})
 
 	carrier := newCarrier(t)
-	dial := func() (*sip.Call, *recorder, context.CancelFunc) {
+	dial := func() (*sip.Call, *telephony.Recorder, context.CancelFunc) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -53,10 +54,10 @@ func TestQueueToBaresipAgent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the caller's call: %v", err)
 		}
-		heard := &recorder{}
+		heard := &telephony.Recorder{}
 		c.Media().AddSink(heard)
 		pctx, stop := context.WithCancel(context.Background())
-		go func() { _ = c.Play(pctx, &toneSource{w: 2 * math.Pi * 1000 / float64(c.SampleRate())}) }()
+		go func() { _ = c.Play(pctx, &telephony.ToneSource{W: 2 * math.Pi * 1000 / float64(c.SampleRate())}) }()
 		return c, heard, stop
 	}
 	onCall := func() bool {
@@ -86,9 +87,9 @@ func TestQueueToBaresipAgent(t *testing.T) {
 	})
 
 	time.Sleep(1500 * time.Millisecond) // the whisper to the agent, then the bridge
-	heard.take()
+	heard.Take()
 	time.Sleep(3 * time.Second)
-	heardByCaller := heard.take()
+	heardByCaller := heard.Take()
 	levels := frameLevels(heardByCaller, call.SampleRate())
 	loud, quiet := 0, 0
 	for _, l := range levels {
@@ -134,7 +135,7 @@ func TestQueueToBaresipAgent(t *testing.T) {
 	hits, frames := 0, 0
 	for n := rate / 50; len(pcm) >= n; pcm = pcm[n:] {
 		frames++
-		if toneLevel(pcm[:n], rate, 1000) > 0.5 {
+		if telephony.ToneLevel(pcm[:n], rate, 1000) > 0.5 {
 			hits++
 		}
 	}

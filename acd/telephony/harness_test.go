@@ -411,55 +411,6 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// recorder keeps the audio a sink hears (tests only: it allocates).
-type recorder struct {
-	mu  sync.Mutex
-	pcm []int16
-}
-
-func (r *recorder) WriteAudio(pcm []int16) {
-	r.mu.Lock()
-	r.pcm = append(r.pcm, pcm...)
-	r.mu.Unlock()
-}
-
-func (r *recorder) take() []int16 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.pcm
-	r.pcm = nil
-	return out
-}
-
-// toneSource is an endless sine at -10 dBFS: the caller's voice.
-type toneSource struct{ w, ph float64 }
-
-func (s *toneSource) Read(frame []int16) (int, error) {
-	for i := range frame {
-		frame[i] = int16(10000 * math.Sin(s.ph))
-		s.ph += s.w
-	}
-	s.ph = math.Mod(s.ph, 2*math.Pi)
-	return len(frame), nil
-}
-
-// toneLevel is the share of pcm's power at freq (Goertzel), 0 to 1.
-func toneLevel(pcm []int16, rate int, freq float64) float64 {
-	w := 2 * math.Pi * freq / float64(rate)
-	coeff := 2 * math.Cos(w)
-	var s1, s2, total float64
-	for _, v := range pcm {
-		x := float64(v)
-		s := x + coeff*s1 - s2
-		s2, s1 = s1, s
-		total += x * x
-	}
-	if total == 0 || len(pcm) == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - coeff*s1*s2) / (total * float64(len(pcm)) / 2)
-}
-
 // frameLevels returns the dBFS of each 20 ms frame of pcm.
 func frameLevels(pcm []int16, rate int) []float64 {
 	n := rate / 50

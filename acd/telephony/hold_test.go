@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hotline-ivr/hotline/acd"
+	"github.com/hotline-ivr/hotline/acd/telephony"
 	"github.com/hotline-ivr/hotline/sip"
 )
 
@@ -24,16 +25,16 @@ func TestCallerHearsHoldMusic(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the caller's call: %v", err)
 	}
-	heard := &recorder{}
+	heard := &telephony.Recorder{}
 	call.Media().AddSink(heard)
 	waitFor(t, 10*time.Second, "the call waits in the queue", func() bool {
 		st, err := p.acd.Status(context.Background(), "support")
 		return err == nil && st.Waiting == 1
 	})
 	time.Sleep(500 * time.Millisecond)
-	heard.take()
+	heard.Take()
 	time.Sleep(2 * time.Second)
-	levels := frameLevels(heard.take(), call.SampleRate())
+	levels := frameLevels(heard.Take(), call.SampleRate())
 	if len(levels) < 50 {
 		t.Fatalf("%d frames heard in 2 s", len(levels))
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"math"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -41,11 +40,11 @@ func loopLeg(t *testing.T, eng *media.Engine) (near, far *media.Session) {
 
 // hears records what far hears for d and says whether freq is in it.
 func hears(far *media.Session, freq float64, d time.Duration) float64 {
-	r := &pcmRecorder{}
+	r := &Recorder{}
 	remove := far.AddSink(r)
 	time.Sleep(d)
 	remove()
-	return toneShare(r.take(), 8000, freq)
+	return ToneLevel(r.Take(), 8000, freq)
 }
 
 // TestMonitorSwitchesBridgeAndMixer: a caller talking to an agent is joinable; a
@@ -68,7 +67,7 @@ func TestMonitorSwitchesBridgeAndMixer(t *testing.T) {
 		s    *media.Session
 		freq float64
 	}{{callerFar, 500}, {agentFar, 900}, {supFar, 1700}} {
-		go func() { _ = p.s.Play(ctx, &sine{w: 2 * math.Pi * p.freq / 8000}) }()
+		go func() { _ = p.s.Play(ctx, &ToneSource{W: 2 * math.Pi * p.freq / 8000}) }()
 	}
 
 	q := &Queue{log: slog.New(slog.DiscardHandler)}
@@ -112,12 +111,12 @@ func TestMonitorSwitchesBridgeAndMixer(t *testing.T) {
 	if lvl := hears(agentFar, 1700, 600*time.Millisecond); lvl < 0.1 {
 		t.Errorf("whisper: the agent does not hear the supervisor (%.2f)", lvl)
 	}
-	sup := &pcmRecorder{}
+	sup := &Recorder{}
 	remove := supFar.AddSink(sup)
 	time.Sleep(600 * time.Millisecond)
 	remove()
-	heard := sup.take()
-	if a, b := toneShare(heard, 8000, 500), toneShare(heard, 8000, 900); a < 0.1 || b < 0.1 {
+	heard := sup.Take()
+	if a, b := ToneLevel(heard, 8000, 500), ToneLevel(heard, 8000, 900); a < 0.1 || b < 0.1 {
 		t.Errorf("whisper: the supervisor hears the caller %.2f and the agent %.2f", a, b)
 	}
 
@@ -169,52 +168,4 @@ func TestParseMonitorMode(t *testing.T) {
 	if _, err := ParseMonitorMode("spy"); err == nil {
 		t.Error("spy accepted")
 	}
-}
-
-// pcmRecorder keeps what a sink hears (tests only: it allocates).
-type pcmRecorder struct {
-	mu  sync.Mutex
-	pcm []int16
-}
-
-func (r *pcmRecorder) WriteAudio(pcm []int16) {
-	r.mu.Lock()
-	r.pcm = append(r.pcm, pcm...)
-	r.mu.Unlock()
-}
-
-func (r *pcmRecorder) take() []int16 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.pcm
-	r.pcm = nil
-	return out
-}
-
-// sine is an endless tone at -10 dBFS.
-type sine struct{ w, ph float64 }
-
-func (s *sine) Read(frame []int16) (int, error) {
-	for i := range frame {
-		frame[i] = int16(10000 * math.Sin(s.ph))
-		s.ph += s.w
-	}
-	s.ph = math.Mod(s.ph, 2*math.Pi)
-	return len(frame), nil
-}
-
-// toneShare is the share of pcm's power at freq (Goertzel), 0 to 1.
-func toneShare(pcm []int16, rate int, freq float64) float64 {
-	coeff := 2 * math.Cos(2*math.Pi*freq/float64(rate))
-	var s1, s2, total float64
-	for _, v := range pcm {
-		x := float64(v)
-		s := x + coeff*s1 - s2
-		s2, s1 = s1, s
-		total += x * x
-	}
-	if total == 0 || len(pcm) == 0 {
-		return 0
-	}
-	return (s1*s1 + s2*s2 - coeff*s1*s2) / (total * float64(len(pcm)) / 2)
 }

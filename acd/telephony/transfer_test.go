@@ -95,7 +95,7 @@ func newTransferRig(t *testing.T, ports int) *transferRig {
 		s    *media.Session
 		freq float64
 	}{{callerFar, 500}, {agentFar, 900}, {tgtFar, 1300}} {
-		go func() { _ = p.s.Play(ctx, &sine{w: 2 * math.Pi * p.freq / 8000}) }()
+		go func() { _ = p.s.Play(ctx, &ToneSource{W: 2 * math.Pi * p.freq / 8000}) }()
 	}
 	music, err := bridge.NewMusic("")
 	if err != nil {
@@ -142,11 +142,11 @@ func hearsSoon(far *media.Session, freq float64) float64 {
 
 // heardFrames records what far hears for d.
 func heardFrames(far *media.Session, d time.Duration) []int16 {
-	rec := &pcmRecorder{}
+	rec := &Recorder{}
 	remove := far.AddSink(rec)
 	time.Sleep(d)
 	remove()
-	return rec.take()
+	return rec.Take()
 }
 
 // until polls cond (every 20 ms) and fails the test when it is still false after within.
@@ -214,7 +214,7 @@ func TestAttendedTransferConsultsThenHandsOver(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond)
 	heard := heardFrames(r.callerFar, 600*time.Millisecond)
-	if a, b, l := toneShare(heard, 8000, 900), toneShare(heard, 8000, 1300), loudShare(heard); a > 0.5 || b > 0.5 || l < 0.5 {
+	if a, b, l := ToneLevel(heard, 8000, 900), ToneLevel(heard, 8000, 1300), loudShare(heard); a > 0.5 || b > 0.5 || l < 0.5 {
 		t.Errorf("consulting: the caller hears agent %.2f, target %.2f, sound in %.0f%% of frames; want music only", a, b, 100*l)
 	}
 	if lvl := hearsSoon(r.agentFar, 1300); lvl < 0.3 {
