@@ -101,18 +101,7 @@ func TestAgentAnswersQueuedCaller(t *testing.T) {
 			t.Errorf("the caller's call failed: %v\n%s", err, tail(res.messages, 6000))
 		}
 	}()
-	var id string
-	waitFor(t, 10*time.Second, "the caller waiting in care", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/calls"), testAPIToken)
-		var list struct {
-			Calls []struct{ ID, Stage, Node string }
-		}
-		if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Calls) != 1 {
-			return false
-		}
-		id = list.Calls[0].ID
-		return list.Calls[0].Stage == "queue" && list.Calls[0].Node == "care"
-	})
+	id := waitOnlyCall(t, te, 10*time.Second, "the caller waiting in care", "queue", "care")
 	time.Sleep(1500 * time.Millisecond) // hold music
 	setPresence(t, te, "alice", "available")
 

@@ -75,27 +75,8 @@ func TestAgentTransfer(t *testing.T) {
 	})
 
 	voice := toneULaw(t, dir, toneCaller)
-	done := make(chan error, 1)
-	go func() {
-		res, err := execSipp(t, te.sipTarget(""), freeSippPorts(t), sippCall{scenario: "uac_silent.xml", timeout: 90 * time.Second,
-			replace: []string{`<recv request="BYE" timeout="20000"/>`,
-				`<nop><action><exec rtp_stream="` + voice + `,-1,0"/></action></nop>
-  <recv request="BYE" timeout="80000"/>`}})
-		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, tail(res.messages, 4000))
-		}
-		done <- err
-	}()
-	var id string
-	waitFor(t, 15*time.Second, "the caller in the queue", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/calls"), testAPIToken)
-		var list struct{ Calls []struct{ ID string } }
-		if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Calls) != 1 {
-			return false
-		}
-		id = list.Calls[0].ID
-		return true
-	})
+	done := streamingCaller(t, te, voice, 80*time.Second)
+	id := waitOnlyCall(t, te, 15*time.Second, "the caller in the queue", "", "")
 	te.waitLog(t, 20*time.Second, "telephony: bridged", "call_id", id)
 	xfer := func(path, body string) (int, string) {
 		return apiDo(t, "POST", te.httpURL("/api/v1/calls/"+id+path), testAPIToken, body)
@@ -223,27 +204,8 @@ func TestAgentTransferToNumber(t *testing.T) {
 	})
 	uasDone, uasOut := startSippCallee(t, customer, "-rtp_echo")
 	voice := toneULaw(t, dir, toneCaller)
-	done := make(chan error, 1)
-	go func() {
-		res, err := execSipp(t, te.sipTarget(""), freeSippPorts(t), sippCall{scenario: "uac_silent.xml", timeout: 60 * time.Second,
-			replace: []string{`<recv request="BYE" timeout="20000"/>`,
-				`<nop><action><exec rtp_stream="` + voice + `,-1,0"/></action></nop>
-  <recv request="BYE" timeout="50000"/>`}})
-		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, tail(res.messages, 4000))
-		}
-		done <- err
-	}()
-	var id string
-	waitFor(t, 15*time.Second, "the caller in the queue", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/calls"), testAPIToken)
-		var list struct{ Calls []struct{ ID string } }
-		if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Calls) != 1 {
-			return false
-		}
-		id = list.Calls[0].ID
-		return true
-	})
+	done := streamingCaller(t, te, voice, 50*time.Second)
+	id := waitOnlyCall(t, te, 15*time.Second, "the caller in the queue", "", "")
 	te.waitLog(t, 20*time.Second, "telephony: bridged", "call_id", id)
 	xfer := func(body string) {
 		t.Helper()

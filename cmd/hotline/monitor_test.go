@@ -83,27 +83,8 @@ func TestSupervisorMonitor(t *testing.T) {
 
 	// The caller: µ-law, a 500 Hz tone from the answer on, until the engine's BYE.
 	voice := toneULaw(t, dir, toneCaller)
-	done := make(chan error, 1)
-	go func() {
-		res, err := execSipp(t, te.sipTarget(""), freeSippPorts(t), sippCall{scenario: "uac_silent.xml", timeout: 120 * time.Second,
-			replace: []string{`<recv request="BYE" timeout="20000"/>`,
-				`<nop><action><exec rtp_stream="` + voice + `,-1,0"/></action></nop>
-  <recv request="BYE" timeout="110000"/>`}})
-		if err != nil {
-			err = fmt.Errorf("%w\n%s", err, tail(res.messages, 4000))
-		}
-		done <- err
-	}()
-	var id string
-	waitFor(t, 15*time.Second, "the caller waiting in care", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/calls"), testAPIToken)
-		var list struct{ Calls []struct{ ID, Stage string } }
-		if code != 200 || json.Unmarshal([]byte(body), &list) != nil || len(list.Calls) != 1 {
-			return false
-		}
-		id = list.Calls[0].ID
-		return list.Calls[0].Stage == "queue"
-	})
+	done := streamingCaller(t, te, voice, 110*time.Second)
+	id := waitOnlyCall(t, te, 15*time.Second, "the caller waiting in care", "queue", "")
 	monitor := func(call, mode, sup string) (int, string) {
 		return apiDo(t, "POST", te.httpURL("/api/v1/calls/"+call+"/monitor"), testAPIToken,
 			fmt.Sprintf(`{"mode":%q,"supervisor":%q}`, mode, sup))
