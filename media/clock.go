@@ -7,9 +7,10 @@ import (
 )
 
 // ticker is what the media clock needs from a per-call stream: emit every frame that is
-// due at now. It runs on the clock's shard goroutine and must not block.
+// due at now, queueing its packets on tx when it can (nil: send them at once). It runs
+// on the clock's shard goroutine and must not block.
 type ticker interface {
-	tick(now time.Time)
+	clockTick(now time.Time, tx *txBatch)
 }
 
 // Clock paces the outgoing audio of every call. Instead of one time.Ticker and one
@@ -32,6 +33,11 @@ type clockShard struct {
 	mu      sync.Mutex // serialises writers of streams; readers load the snapshot
 	streams atomic.Pointer[[]ticker]
 	ticks   atomic.Uint64
+
+	// flushMu is held for a whole tick, from the first stream to the flush of the
+	// batch: a socket whose packets may be queued is closed under it (closing).
+	flushMu sync.Mutex
+	tx      *txBatch // the shard's batched sender; nil: one system call per packet
 }
 
 // NewClock starts shards goroutines ticking every interval (20 ms is the usual ptime).
@@ -81,21 +87,57 @@ func (c *Clock) run(s *clockShard) {
 	}
 }
 
-// tick lets every stream of the shard emit what is due at now.
+// tick lets every stream of the shard emit what is due at now, then sends what they
+// queued.
 func (s *clockShard) tick(now time.Time) {
 	s.ticks.Add(1)
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	for _, st := range *s.streams.Load() {
-		st.tick(now)
+		st.clockTick(now, s.tx)
 	}
+	s.tx.flush()
 }
+
+// closing runs fn (closing a stream's socket being closed) between two ticks, so no packet
+// the shard queued still names the socket's descriptor.
+func (s *clockShard) closing(fn func() error) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	return fn()
+}
+
+// batchSends gives every shard a batched sender (txbatch_linux.go); it fails, leaving
+// the clock as it was, where the kernel does not offer one. Before start.
+func (c *Clock) batchSends(m *Metrics, onFail func(error)) error {
+	var made []*txBatch
+	for range c.shards {
+		tx, err := newTxBatch(m, onFail)
+		if err != nil {
+			for _, tx := range made {
+				tx.close()
+			}
+			return err
+		}
+		made = append(made, tx)
+	}
+	for i, s := range c.shards {
+		s.tx = made[i]
+	}
+	return nil
+}
+
+// batched reports whether the shards send in batches.
+func (c *Clock) batched() bool { return len(c.shards) > 0 && c.shards[0].tx != nil }
 
 // len is the number of streams on the shard.
 func (s *clockShard) len() int { return len(*s.streams.Load()) }
 
-// add registers a stream on the next shard, round robin, and returns a function that
-// removes it; calling that function again does nothing. Removal waits for nothing: a
-// stream must tolerate one more tick after it (Session.tick checks closed under its lock).
-func (c *Clock) add(st ticker) (remove func()) {
+// add registers a stream on the next shard, round robin, and returns the shard and a
+// function that removes it; calling that function again does nothing. Removal waits
+// for nothing: a stream must tolerate one more tick after it (Session.tick checks
+// closed under its lock) and close its socket through the shard (closing).
+func (c *Clock) add(st ticker) (shard *clockShard, remove func()) {
 	s := c.shards[int(c.next.Add(1))%len(c.shards)]
 	s.mu.Lock()
 	old := *s.streams.Load()
@@ -105,7 +147,7 @@ func (c *Clock) add(st ticker) (remove func()) {
 	s.streams.Store(&list)
 	s.mu.Unlock()
 	var once sync.Once
-	return func() {
+	return s, func() {
 		once.Do(func() {
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -124,8 +166,15 @@ func (c *Clock) add(st ticker) (remove func()) {
 // Interval is the tick period, the granularity of outgoing packet timing.
 func (c *Clock) Interval() time.Duration { return c.interval }
 
-// Close stops every shard and waits for them. It is idempotent.
+// Close stops every shard, waits for them and releases their batched senders. It is
+// idempotent.
 func (c *Clock) Close() {
 	c.stopOnce.Do(func() { close(c.stop) })
 	c.wg.Wait()
+	for _, s := range c.shards {
+		s.flushMu.Lock()
+		s.tx.close()
+		s.tx = nil
+		s.flushMu.Unlock()
+	}
 }

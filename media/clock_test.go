@@ -13,7 +13,7 @@ type countingStream struct {
 	ticks []time.Time
 }
 
-func (c *countingStream) tick(now time.Time) {
+func (c *countingStream) clockTick(now time.Time, _ *txBatch) {
 	c.mu.Lock()
 	c.ticks = append(c.ticks, now)
 	c.mu.Unlock()
@@ -32,8 +32,8 @@ func TestClockTicksStreams(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := NewClock(2, 20*time.Millisecond)
 		a, b := &countingStream{}, &countingStream{}
-		removeA := c.add(a)
-		removeB := c.add(b)
+		_, removeA := c.add(a)
+		_, removeB := c.add(b)
 		if c.shards[0].len()+c.shards[1].len() != 2 || c.shards[0].len() != 1 {
 			t.Fatalf("streams not spread over shards: %d, %d", c.shards[0].len(), c.shards[1].len())
 		}

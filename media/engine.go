@@ -55,6 +55,16 @@ const (
 	InbandDTMFOff = "off"
 )
 
+// Send batching policies (Config.SendBatching).
+const (
+	// SendBatchingAuto sends each clock tick's RTP packets with one io_uring
+	// submission per shard where the kernel allows it (Linux 5.3 or later, io_uring
+	// not disabled by sysctl or seccomp), else one system call per packet.
+	SendBatchingAuto = "auto"
+	// SendBatchingOff sends one system call per packet.
+	SendBatchingOff = "off"
+)
+
 // Latch says when a session may redirect its outgoing RTP to the source its caller's
 // packets really come from (symmetric RTP, for callers behind NAT).
 type Latch int
@@ -116,6 +126,10 @@ type Config struct {
 	// RTCPInterval is the minimum interval between RTCP reports (RFC 3550 §6.2 Tmin,
 	// default 5 s; the actual interval is randomised around it).
 	RTCPInterval time.Duration
+	// SendBatching says how outgoing RTP reaches the kernel: SendBatchingAuto (the
+	// default) or SendBatchingOff. Half of the engine's CPU at capacity was one
+	// system call per outgoing packet (bench/PROFILE.md).
+	SendBatching string
 }
 
 // JitterConfig is the jitter buffer part of Config. The buffer adapts its delay between
@@ -180,6 +194,11 @@ func (c Config) Validate() error {
 	if c.RTCPInterval < 0 {
 		errs = append(errs, fmt.Errorf("media: negative RTCP interval %v", c.RTCPInterval))
 	}
+	switch c.SendBatching {
+	case "", SendBatchingAuto, SendBatchingOff:
+	default:
+		errs = append(errs, fmt.Errorf("media: unknown send batching policy %q (want auto or off)", c.SendBatching))
+	}
 	return errors.Join(errs...)
 }
 
@@ -207,6 +226,7 @@ func (c *Config) setDefaults() {
 	c.InbandDTMF = cmp.Or(c.InbandDTMF, InbandDTMFAuto)
 	c.DTMFMergeWindow = cmp.Or(c.DTMFMergeWindow, DefaultDTMFMergeWindow)
 	c.RTCPInterval = cmp.Or(c.RTCPInterval, DefaultRTCPInterval)
+	c.SendBatching = cmp.Or(c.SendBatching, SendBatchingAuto)
 }
 
 // Engine owns what every call's media shares: the RTP and RTCP port range, the media
@@ -267,6 +287,17 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 	// ticker's wake-ups jitter by a millisecond or so, and without slack a wake-up that
 	// comes a hair early would send nothing and the next one two frames at once.
 	e.slack = e.clock.interval / 4
+	if cfg.SendBatching == SendBatchingAuto {
+		err := e.clock.batchSends(m, func(err error) {
+			m.sendBatching.Set(0)
+			e.log.Error("batched RTP sending failed: one system call per packet from now on", "error", err)
+		})
+		if err != nil {
+			e.log.Info("RTP sending is not batched: one system call per packet", "reason", err)
+		} else {
+			m.sendBatching.Set(1)
+		}
+	}
 	if !e.manual {
 		e.clock.start()
 	}

@@ -40,6 +40,8 @@ type Metrics struct {
 	lateTicks       prometheus.Counter
 	latches         prometheus.Counter
 	sessions        prometheus.Gauge
+	sendBatching    prometheus.Gauge   // 1 while outgoing RTP leaves in io_uring batches
+	sendBatches     prometheus.Counter // io_uring submissions of outgoing RTP
 
 	// Digits by route: reported, and suppressed as duplicates of another route's.
 	dtmfRFC4733, dtmfInfo, dtmfInband    prometheus.Counter
@@ -143,6 +145,12 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hotline_media_sessions_active", Help: "Media sessions (one per call leg) currently open.",
 		}),
+		sendBatching: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_rtp_send_batching",
+			Help: "1 while outgoing RTP leaves in batches, one io_uring submission per clock tick and shard (rtp.send_batching); 0: one system call per packet.",
+		}),
+		sendBatches: counter("hotline_rtp_send_batches_total",
+			"io_uring submissions that sent a clock tick's RTP packets (rtp.send_batching); hotline_rtp_packets_sent_total over this is the packets per system call."),
 		jitter: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hotline_rtp_jitter_seconds",
 			Help:    "Interarrival jitter of the caller's RTP (RFC 3550 A.8) at the end of each call that received audio.",
@@ -161,7 +169,7 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 	}
 	cs := []prometheus.Collector{m.packetsReceived, m.packetsSent, m.bytesReceived, m.bytesSent,
 		garbage, dtmf, dups, sent, rtcpBad, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks,
-		m.latches, m.sessions, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
+		m.latches, m.sessions, m.sendBatching, m.sendBatches, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
 		m.latePackets, m.vadDropped, m.rtcpReceived, m.rtcpSent, m.rtcpSendErrors, m.jitter,
 		m.mos, m.rtt, NewUDPErrorsCollector("")}
 	srtpErrors, srtpChildren := newSRTPCounters()

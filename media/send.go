@@ -28,9 +28,13 @@ const (
 )
 
 // tick emits every frame due at now, plays out as many of the caller's, and sends an
-// RTCP report when one is due. It runs on the clock goroutine; tests call it directly
-// with chosen times.
-func (s *Session) tick(now time.Time) {
+// RTCP report when one is due, each packet with its own system call. Tests call it
+// directly with chosen times.
+func (s *Session) tick(now time.Time) { s.clockTick(now, nil) }
+
+// clockTick is tick on the clock goroutine: the RTP packets go into the shard's batch
+// tx when there is one (the shard sends them after the tick).
+func (s *Session) clockTick(now time.Time, tx *txBatch) {
 	p := s.params.Load()
 	if p == nil {
 		return // Start before Configure: nothing to send yet
@@ -40,7 +44,9 @@ func (s *Session) tick(now time.Time) {
 		s.sendMu.Unlock()
 		return // a tick that raced with Close (the socket is closing), or before Start
 	}
+	s.batch = tx
 	s.advance(p, now)
+	s.batch = nil
 	s.maybeReport(p, now)
 	s.sendMu.Unlock()
 	if s.tp != nil {
@@ -72,6 +78,9 @@ func (s *Session) advance(p *sessionParams, now time.Time) {
 // caller's audio is played out beside it. A playback that ends with this frame is
 // reported after the packet left, so Play returns when the audio has been sent.
 func (s *Session) emit(p *sessionParams, due time.Time) {
+	// The packet buffer is about to be written: a packet of an earlier frame of this
+	// tick that still waits in the batch (a late tick catching up) leaves first.
+	s.batch.free(&s.txSlot)
 	if cap(s.frame) < p.samplesPerFrame {
 		s.frame = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
 	}
@@ -155,9 +164,12 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 			return false
 		}
 	}
-	if s.tp != nil {
+	switch {
+	case s.tp != nil:
 		err = s.tp.transmit.WriteRTP(s.pkt[:size])
-	} else {
+	case s.batch.queue(&s.txSlot, s.pkt[:size], s.target(p)):
+		// sent at the end of the tick; a refusal is counted there
+	default:
 		_, err = s.conn.WriteToUDPAddrPort(s.pkt[:size], s.target(p))
 	}
 	if err != nil {

@@ -173,6 +173,9 @@ type Session struct {
 	sendMu          sync.Mutex
 	player          *playback
 	removeFromClock func()
+	shard           *clockShard // the clock shard that ticks us, from Start
+	batch           *txBatch    // the shard's batch during a clock tick, else nil
+	txSlot          txSlot      // this socket's entry in a batch
 	frame           []int16
 	pkt             []byte
 	seq             uint16
@@ -259,6 +262,11 @@ func newSession(e *Engine, conn *net.UDPConn, port int, rtcpConn *net.UDPConn, r
 		s.sched = sched
 	} else {
 		log.Warn("RTCP disabled for this call", "error", err)
+	}
+	if conn != nil && e.clock.batched() {
+		if err := s.txSlot.init(conn); err != nil {
+			log.Warn("this call's RTP is sent one system call per packet", "error", err)
+		}
 	}
 	noSinks, noStereo := []*entry[Sink]{}, []*entry[StereoSink]{}
 	s.sinks.Store(&noSinks)
@@ -428,7 +436,7 @@ func (s *Session) Start() {
 	s.started.Store(now)
 	s.armed.Store(now)
 	s.nextDue = time.Time{}
-	s.removeFromClock = s.eng.clock.add(s)
+	s.shard, s.removeFromClock = s.eng.clock.add(s)
 }
 
 // TimedOut is closed, once, when the caller's RTP stopped for longer than the configured
@@ -519,10 +527,15 @@ func (s *Session) Close() error {
 			s.digitOut = nil
 			job.finish(ErrClosed)
 		}
+		shard := s.shard
 		s.sendMu.Unlock()
 
 		if s.tp == nil {
-			s.conn.Close()
+			if shard != nil {
+				shard.closing(s.conn.Close) // the shard may hold a packet for the socket
+			} else {
+				s.conn.Close()
+			}
 			s.rtcpConn.Close()
 		}
 		<-s.recvDone

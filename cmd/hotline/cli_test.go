@@ -173,6 +173,7 @@ rtp:
   socket_buffer: 262144
   symmetric: auto
   codecs: [opus, G722, PCMU, PCMA]
+  send_batching: auto
 flows:
   dir: %[5]s
   default: wait
@@ -267,8 +268,8 @@ log:
 		},
 		{
 			name: "bad_values",
-			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n",
-			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max"},
+			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n  send_batching: sometimes\n",
+			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max", "rtp.send_batching"},
 		},
 		{
 			name: "bad_duration",

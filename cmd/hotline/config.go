@@ -224,6 +224,11 @@ type RTPConfig struct {
 	// offers it makes (outbound calls, late offers); answers follow the caller's
 	// order (RFC 3264). Default: opus, G722, PCMU, PCMA.
 	Codecs []string `yaml:"codecs"`
+	// SendBatching is how outgoing RTP reaches the kernel: auto sends each clock
+	// tick's packets in one io_uring submission where the kernel allows it (half the
+	// engine's CPU at capacity was one system call per packet, bench/PROFILE.md);
+	// off sends one system call per packet. Default: auto.
+	SendBatching string `yaml:"send_batching"`
 }
 
 // codecs resolves rtp.codecs.
@@ -290,7 +295,7 @@ func DefaultConfig() Config {
 			// Kamailio): the flood guard never bans it.
 			Guard: guard.Config{Exempt: []string{"127.0.0.0/8", "::1"}}},
 		HTTP:    HTTPConfig{Listen: defaultHTTPListen},
-		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto"},
+		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto", SendBatching: media.SendBatchingAuto},
 		Flows:   FlowsConfig{Default: defaultFlow},
 		TTS:     TTSConfig{Speed: 160},
 		Log:     LogConfig{Level: "info", Format: "text"},
@@ -379,6 +384,11 @@ func (c *Config) Validate() error {
 	}
 	if _, err := media.ParseLatch(c.RTP.Symmetric); err != nil {
 		bad("rtp.symmetric: %v", err)
+	}
+	switch c.RTP.SendBatching {
+	case "", media.SendBatchingAuto, media.SendBatchingOff:
+	default:
+		bad("rtp.send_batching: %q (want auto or off)", c.RTP.SendBatching)
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)

@@ -256,6 +256,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		PortMax:      cfg.RTP.PortMax,
 		SocketBuffer: cfg.RTP.SocketBuffer,
 		Latch:        latch,
+		SendBatching: cfg.RTP.SendBatching,
 	}
 	if cfg.RTP.Timeout != nil {
 		mcfg.Timeout = cfg.RTP.Timeout.Duration

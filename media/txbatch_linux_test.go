@@ -1,0 +1,256 @@
+//go:build linux
+
+package media
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// batchedManual is a session on an engine whose clock the test ticks through the
+// shard, so the packets take the batched path.
+type batchedManual struct {
+	s  *Session
+	t0 time.Time
+}
+
+func (m batchedManual) tick(k int) {
+	m.s.shard.tick(m.t0.Add(time.Duration(k) * 20 * time.Millisecond))
+}
+
+// TestBatchedSendKeepsOrder: with the clock's packets sent in io_uring batches, a
+// late tick that catches up five frames still sends five distinct packets in order
+// (the session's one packet buffer is flushed before it is written again), and the
+// batching shows in the metrics.
+func TestBatchedSendKeepsOrder(t *testing.T) {
+	e, reg := newTestEngine(t, Config{}, withManualClock())
+	if !e.clock.batched() {
+		t.Fatal("the engine does not batch its RTP: io_uring is unavailable on this machine (see the engine's log)")
+	}
+	s := newTestSession(t, e)
+	pr := newPeer(t, "127.0.0.1")
+	if err := s.Configure(pcmu(pr.addr)); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	m := batchedManual{s: s, t0: time.Now()}
+	m.tick(0)
+	first := pr.must(time.Second)
+	m.tick(10) // frames 1..5 of the 10 due
+	var prev = first
+	for i := range maxCatchUpFrames {
+		pk := pr.must(time.Second)
+		if pk.h.SequenceNumber != prev.h.SequenceNumber+1 || pk.h.Timestamp != prev.h.Timestamp+160 {
+			t.Fatalf("packet %d of the catch-up: seq %d ts %d after seq %d ts %d", i,
+				pk.h.SequenceNumber, pk.h.Timestamp, prev.h.SequenceNumber, prev.h.Timestamp)
+		}
+		prev = pk
+	}
+	pr.none(5 * time.Millisecond)
+	if v := metric(t, reg, "hotline_rtp_send_batching"); v != 1 {
+		t.Errorf("hotline_rtp_send_batching %v, want 1", v)
+	}
+	if v := metric(t, reg, "hotline_rtp_send_batches_total"); v < 2 {
+		t.Errorf("hotline_rtp_send_batches_total %v, want at least 2", v)
+	}
+	if v := metric(t, reg, "hotline_rtp_packets_sent_total"); v != 1+maxCatchUpFrames {
+		t.Errorf("hotline_rtp_packets_sent_total %v, want %d", v, 1+maxCatchUpFrames)
+	}
+}
+
+// TestBatchedSendOff: rtp.send_batching off sends one system call per packet.
+func TestBatchedSendOff(t *testing.T) {
+	e, reg := newTestEngine(t, Config{SendBatching: SendBatchingOff}, withManualClock())
+	if e.clock.batched() {
+		t.Fatal("batching is on although it was turned off")
+	}
+	s := newTestSession(t, e)
+	pr := newPeer(t, "127.0.0.1")
+	if err := s.Configure(pcmu(pr.addr)); err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	batchedManual{s: s, t0: time.Now()}.tick(0)
+	pr.must(time.Second)
+	if v := metric(t, reg, "hotline_rtp_send_batching"); v != 0 {
+		t.Errorf("hotline_rtp_send_batching %v, want 0", v)
+	}
+	if err := (Config{SendBatching: "sometimes"}).Validate(); err == nil {
+		t.Error("an unknown batching policy was accepted")
+	}
+}
+
+// batchSockets is n sending sockets with their slots and one receiving socket each.
+func batchSockets(t *testing.T, n int) (slots []*txSlot, rx []*net.UDPConn) {
+	t.Helper()
+	for range n {
+		tx, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Close() })
+		var slot txSlot
+		if err := slot.init(tx); err != nil {
+			t.Fatal(err)
+		}
+		r, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		slots, rx = append(slots, &slot), append(rx, r)
+	}
+	return slots, rx
+}
+
+func recvString(t *testing.T, c *net.UDPConn) string {
+	t.Helper()
+	buf := make([]byte, 64)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	n, err := c.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n])
+}
+
+// TestBatchFullRingAndFailure: more packets than the ring holds go out in several
+// submissions; a ring that breaks (its descriptor gone) still delivers the queued
+// packets by sendmsg, says so once, and sends nothing through the ring afterwards.
+func TestBatchFullRingAndFailure(t *testing.T) {
+	var failures []error
+	b, err := newTxBatchSize(nil, func(err error) { failures = append(failures, err) }, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	slots, rx := batchSockets(t, 10)
+	payload := func(i int) []byte { return []byte{'p', byte('0' + i)} }
+	for i, sl := range slots {
+		if !b.queue(sl, payload(i), rx[i].LocalAddr().(*net.UDPAddr).AddrPort()) {
+			t.Fatalf("packet %d not queued", i)
+		}
+	}
+	if failed := b.flush(); failed != 0 {
+		t.Fatalf("%d sends failed", failed)
+	}
+	for i := range slots {
+		if got := recvString(t, rx[i]); got != string(payload(i)) {
+			t.Fatalf("socket %d got %q", i, got)
+		}
+	}
+
+	// Break the ring: its descriptor is closed under it.
+	for i, sl := range slots[:3] {
+		b.queue(sl, payload(i), rx[i].LocalAddr().(*net.UDPAddr).AddrPort())
+	}
+	if err := syscall.Close(b.fd); err != nil {
+		t.Fatal(err)
+	}
+	b.flush()
+	b.fd = -1
+	for i := range 3 {
+		if got := recvString(t, rx[i]); got != string(payload(i)) {
+			t.Fatalf("after the failure, socket %d got %q", i, got)
+		}
+	}
+	if len(failures) != 1 || !errors.Is(failures[0], syscall.EBADF) {
+		t.Errorf("failures reported: %v, want one EBADF", failures)
+	}
+	if b.queue(slots[0], payload(0), rx[0].LocalAddr().(*net.UDPAddr).AddrPort()) {
+		t.Error("a broken ring took a packet")
+	}
+}
+
+// TestBatchDestinations: an IPv4 socket reaches IPv4 (and v4-mapped) peers and refuses
+// IPv6 ones, which the session then sends the ordinary way.
+func TestBatchDestinations(t *testing.T) {
+	b, err := newTxBatchSize(nil, nil, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	slots, rx := batchSockets(t, 1)
+	to := rx[0].LocalAddr().(*net.UDPAddr).AddrPort()
+	mapped := netip.AddrPortFrom(netip.AddrFrom16(to.Addr().As16()), to.Port())
+	if !b.queue(slots[0], []byte("mapped"), mapped) {
+		t.Fatal("a v4-mapped destination was refused")
+	}
+	b.flush()
+	if got := recvString(t, rx[0]); got != "mapped" {
+		t.Fatalf("got %q", got)
+	}
+	if b.queue(slots[0], []byte("v6"), netip.MustParseAddrPort("[::1]:9")) {
+		t.Error("an IPv4 socket queued a packet for an IPv6 peer")
+	}
+	if b.queue(slots[0], []byte("zone"), netip.MustParseAddrPort("[fe80::1%lo]:9")) {
+		t.Error("a destination with a zone was queued")
+	}
+}
+
+// TestBatchedTickAllocates: a shard's tick over several calls, batched, allocates
+// nothing.
+func TestBatchedTickAllocates(t *testing.T) {
+	e, _ := newTestEngine(t, Config{ClockShards: 1}, withManualClock())
+	if !e.clock.batched() {
+		t.Fatal("the engine does not batch its RTP")
+	}
+	pr := newPeer(t, "127.0.0.1")
+	var s *Session
+	for range 8 {
+		s = newTestSession(t, e)
+		if err := s.Configure(pcmu(pr.addr)); err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+	}
+	sh, t0, k := s.shard, time.Now(), 0
+	step := func() {
+		sh.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+		k++
+	}
+	for range 50 {
+		step()
+	}
+	if n := testing.AllocsPerRun(100, step); n != 0 {
+		t.Errorf("a batched tick of 8 calls allocates %v times", n)
+	}
+}
+
+// TestBatchedCloseWhileTicking: calls come and go while the real clock sends their
+// packets in batches; a socket is only closed between ticks (the race detector and
+// the engine's leak checks watch).
+func TestBatchedCloseWhileTicking(t *testing.T) {
+	e, reg := newTestEngine(t, Config{Quarantine: time.Nanosecond})
+	pr := newPeer(t, "127.0.0.1")
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				s, err := e.NewSession(nil)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := s.Configure(pcmu(pr.addr)); err != nil {
+					t.Error(err)
+				}
+				s.Start()
+				time.Sleep(time.Duration(10+7*w+i) * time.Millisecond)
+				s.Close()
+			}
+		})
+	}
+	wg.Wait()
+	if v := metric(t, reg, "hotline_rtp_send_errors_total"); v != 0 {
+		t.Errorf("%v send errors", v)
+	}
+	if v := metric(t, reg, "hotline_rtp_packets_sent_total"); v == 0 {
+		t.Error("no packet was sent")
+	}
+}
