@@ -112,6 +112,9 @@ func TestEnableCallbacksAfterStart(t *testing.T) {
 		}
 		h2 := newHarness(t, cbConfig, nil, WithDialer(nil))
 		defer h2.close()
+		// The agent is away while the callback comes back, so it stays pending
+		// until they return (an available agent would take it at once).
+		h2.e.SetPresence(context.Background(), "a", PresenceOffline, "")
 		if err := h2.e.EnableCallbacks(store2, nil); !errors.Is(err, ErrInvalid) {
 			t.Fatalf("EnableCallbacks without a dialer = %v, want ErrInvalid", err)
 		}
@@ -121,6 +124,7 @@ func TestEnableCallbacksAfterStart(t *testing.T) {
 		if st, _ := h2.e.Status(context.Background(), "q"); st.Callbacks != 1 {
 			t.Errorf("status after EnableCallbacks: %+v, want the pending callback", st)
 		}
+		h2.e.SetPresence(context.Background(), "a", PresenceAvailable, "")
 		time.Sleep(2 * time.Minute)
 		synctest.Wait()
 		if got := h2.dialer.calls(); !slices.Equal(got, []string{"cb-c"}) {

@@ -195,6 +195,7 @@ func (e *Engine) restoreCallbacks(ctx context.Context, cs CallbackStore, now tim
 	if err != nil {
 		return fmt.Errorf("acd: load callbacks: %w", err)
 	}
+	defer e.stale() // the shared view must show them at once (Status, the wallboard)
 	for _, cb := range cbs {
 		if err := e.store.Join(ctx, callbackEntry(cb, now), 0); err != nil && !errors.Is(err, ErrExists) {
 			return fmt.Errorf("acd: restore callback %s: %w", cb.ID, err)

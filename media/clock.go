@@ -27,6 +27,7 @@ type Clock struct {
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	stopOnce sync.Once
+	batching bool // set by batchSends before the shards start, then only read
 }
 
 type clockShard struct {
@@ -124,11 +125,13 @@ func (c *Clock) batchSends(m *Metrics, onFail func(error)) error {
 	for i, s := range c.shards {
 		s.tx = made[i]
 	}
+	c.batching = true
 	return nil
 }
 
-// batched reports whether the shards send in batches.
-func (c *Clock) batched() bool { return len(c.shards) > 0 && c.shards[0].tx != nil }
+// batched reports whether the shards were given batched senders (sessions then
+// prepare their side of it); it does not change when Close releases them.
+func (c *Clock) batched() bool { return c.batching }
 
 // len is the number of streams on the shard.
 func (s *clockShard) len() int { return len(*s.streams.Load()) }

@@ -24,7 +24,10 @@
 //     20 ms; a session's tick (send.go) emits each frame due, plays out one frame of
 //     the caller's audio beside it (playout.go: jitter Pop, decode or conceal, in-band
 //     DTMF, VAD, sinks, stereo sinks), and sends an RTCP report when the scheduler says
-//     so. No timer or goroutine per call paces anything.
+//     so. No timer or goroutine per call paces anything. On Linux the tick's RTP
+//     packets are queued in the shard's io_uring and leave in one submission after
+//     the tick (txbatch_linux.go, Config.SendBatching); a session's socket is closed
+//     only between two ticks of its shard.
 //
 // Both session goroutines are owned by the session: Close closes the sockets and waits
 // for them.
@@ -33,8 +36,9 @@
 // send.go (the outgoing stream), recv.go (receive loop, symmetric RTP, RTP timeout),
 // playout.go (jitter buffer to sinks), sinks.go (Sink, StereoSink, VAD events),
 // digits.go (digit routes and merging), dtmfsend.go (SendDigits), rtcp.go (reports and
-// Quality), clock.go (the shared media clock), ports.go (port allocator), clip.go
-// (Sources), metrics.go and hostmetrics.go (Prometheus series).
+// Quality), clock.go (the shared media clock), txbatch_linux.go (batched sends),
+// ports.go (port allocator), clip.go (Sources), metrics.go and hostmetrics.go
+// (Prometheus series).
 //
 // The packet paths (Session.tick on the clock goroutine, Session.handlePacket on the
 // receive goroutine, RTCP reports) allocate nothing in steady state and share no lock
