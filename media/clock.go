@@ -100,8 +100,8 @@ func (s *clockShard) tick(now time.Time) {
 	s.tx.flush()
 }
 
-// closing runs fn (closing a stream's socket being closed) between two ticks, so no packet
-// the shard queued still names the socket's descriptor.
+// closing runs fn, which closes a stream's socket, between two ticks, so no packet the
+// shard queued still names the socket's descriptor.
 func (s *clockShard) closing(fn func() error) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
