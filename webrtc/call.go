@@ -50,7 +50,12 @@ type Call struct {
 	ending, counted    bool
 	answeredAt         time.Time
 	source             string // the page's address (the WebSocket request's RemoteAddr)
+	release            func() // the admission's, called once when the call ends; nil: none
 }
+
+// Admitted reports whether the endpoint's admission (WithAdmission) took the call
+// before its media was set up, so the handler need not admit it again.
+func (c *Call) Admitted() bool { return c.release != nil }
 
 // ID is the call id, the key of the call in logs and records ("webrtc-" + 24 hex).
 func (c *Call) ID() string { return c.id }
@@ -337,6 +342,9 @@ func (c *Call) end(reason, code, detail string) {
 			c.ep.m.active.Dec()
 		}
 		c.ep.forget(c)
+		if c.release != nil {
+			c.release()
+		}
 		attrs := []any{"reason", reason, "duration", time.Since(c.started).Round(time.Millisecond)}
 		if sess != nil {
 			st := sess.Stats()

@@ -3,6 +3,7 @@ package webrtc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
@@ -201,5 +202,78 @@ func TestReject(t *testing.T) {
 	ch := <-rejected
 	if ch.Cause() != "draining" || !ch.AnsweredAt().IsZero() || ch.Source() == "" {
 		t.Errorf("cause %q answered %v source %q", ch.Cause(), ch.AnsweredAt(), ch.Source())
+	}
+}
+
+// TestAdmission: WithAdmission is asked before a call's media exists. A refusal sends
+// the page error busy with the reason, tells the refused hook and sets up no media
+// session; an admitted call gets its release called once when it ends.
+func TestAdmission(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		full     = true
+		released int
+		refused  []Refusal
+	)
+	admit := func() (func(), error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if full {
+			return nil, errors.New("at max_calls")
+		}
+		return func() { mu.Lock(); released++; mu.Unlock() }, nil
+	}
+	onRefused := func(r Refusal) { mu.Lock(); refused = append(refused, r); mu.Unlock() }
+	handled := make(chan bool, 1)
+	st := newTestStackOpts(t, Config{}, func(ctx context.Context, ch *Call) {
+		handled <- ch.Admitted()
+		<-ctx.Done()
+	}, WithAdmission(admit, onRefused))
+
+	p, _, err := dialPage(t, st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newGoPeer(t, p)
+	o, _ := g.pc.CreateOffer(nil)
+	p.send(message{Type: msgOffer, SDP: o.SDP, From: "alice"})
+	if m := p.next("error"); m.Code != errBusy || !strings.Contains(m.Message, "at max_calls") {
+		t.Errorf("refused call: %+v, want error busy naming the reason", m)
+	}
+	mu.Lock()
+	if len(refused) != 1 || refused[0].Caller != "alice" || refused[0].CallID == "" || refused[0].Err == nil {
+		t.Errorf("refused hook got %+v, want one refusal of alice's call", refused)
+	}
+	full = false
+	mu.Unlock()
+	if n := st.eng.Sessions(); n != 0 {
+		t.Errorf("a refused call set up %d media sessions", n)
+	}
+
+	p2, _, err := dialPage(t, st, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2 := newGoPeer(t, p2)
+	o2, _ := g2.pc.CreateOffer(nil)
+	p2.send(message{Type: msgOffer, SDP: o2.SDP})
+	p2.next("answer")
+	if !<-handled {
+		t.Error("the handler's call does not say it was admitted")
+	}
+	p2.send(message{Type: msgHangup})
+	for {
+		m := p2.next("state ended")
+		if m.Type == "" || m.State == stateEnded {
+			break
+		}
+	}
+	if err := st.ep.Close(); err != nil { // waits for the call to be released
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if released != 1 {
+		t.Errorf("release called %d times, want once", released)
 	}
 }

@@ -51,8 +51,8 @@
 // ignored, except an offer without sdp, which ends the connection; a message over
 // 64 KiB closes the socket with status 1009),
 // bad_sdp (the offer was refused, or a candidate: the call ends / the candidate is
-// ignored), busy (max_calls reached), ice_failed (no media path within ice_timeout,
-// or lost later), internal. A page that sends no offer within 30 s is disconnected;
+// ignored), busy (max_calls reached, or WithAdmission refused the call), ice_failed
+// (no media path within ice_timeout, or lost later), internal. A page that sends no offer within 30 s is disconnected;
 // a page that closes its socket hangs up its call.
 //
 // # Agent softphone

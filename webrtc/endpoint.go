@@ -51,6 +51,9 @@ type Endpoint struct {
 	synth Synthesizer   // speaks whispers to agents (WithWhisper); nil: shown only
 	voice string
 
+	admit     Admitter      // WithAdmission; nil: only Config.MaxCalls limits calls
+	onRefused func(Refusal) // told of every call admit refused
+
 	// loopbackOnly restricts candidates to loopback (tests: network only on loopback).
 	loopbackOnly bool
 
@@ -61,6 +64,26 @@ type Endpoint struct {
 	mu     sync.Mutex
 	calls  map[*Call]struct{}
 	closed bool
+}
+
+// Admitter is the engine's admission control (its call, call-rate and CPU limits),
+// asked before any media session or peer connection is made for a browser call, so
+// an overloaded engine turns a page away as cheaply as SIP answers an INVITE 503. The
+// endpoint calls release once, when an admitted call ends.
+type Admitter func() (release func(), err error)
+
+// Refusal is a browser call the Admitter refused, for its call record: the page was
+// told "busy" with Err's text.
+type Refusal struct {
+	CallID, Caller, Called string
+	Source                 string // the page's address
+	Err                    error  // the Admitter's reason
+}
+
+// WithAdmission asks admit before each browser call's media is set up; refused (may
+// be nil) is told of every call it turned away and must not block.
+func WithAdmission(admit Admitter, refused func(Refusal)) Option {
+	return func(e *Endpoint) { e.admit, e.onRefused = admit, refused }
 }
 
 // Option adjusts an Endpoint at construction.
@@ -185,8 +208,8 @@ func (e *Endpoint) Calls() int {
 	return len(e.calls)
 }
 
-// admit registers c unless the endpoint is closed or full.
-func (e *Endpoint) admit(c *Call) (code string, err error) {
+// register adds c to the calls unless the endpoint is closed or full.
+func (e *Endpoint) register(c *Call) (code string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch {

@@ -198,8 +198,24 @@ func (e *Endpoint) startCall(sig *signaller, m message, handler Handler) (*Call,
 	}
 	c.log = e.log.With("call_id", c.id)
 	c.ctx, c.cancel = context.WithCancelCause(e.ctx)
-	if code, err := e.admit(c); err != nil {
+	// Admission first, before the call is registered (from then on Close may end it
+	// and call release).
+	if e.admit != nil {
+		release, err := e.admit()
+		if err != nil {
+			c.cancel(err)
+			if e.onRefused != nil {
+				e.onRefused(Refusal{CallID: c.id, Caller: c.caller, Called: c.called, Source: c.source, Err: err})
+			}
+			return nil, errBusy, fmt.Errorf("webrtc: the engine cannot take the call now: %w", err)
+		}
+		c.release = release
+	}
+	if code, err := e.register(c); err != nil {
 		c.cancel(err)
+		if c.release != nil {
+			c.release()
+		}
 		return nil, code, err
 	}
 	if code, err := c.negotiate(m.SDP); err != nil {

@@ -253,6 +253,16 @@ func (a *admission) AdmitCall() (release func(), retryAfter time.Duration, ok bo
 	return release, 0, true
 }
 
+// AdmitBrowser is admit for the WebRTC endpoint (webrtc.WithAdmission): a browser
+// call is admitted before its media session and peer connection exist, and a refused
+// page is told "busy" at once. The drain is left to runCall, as for SIP.
+func (a *admission) AdmitBrowser() (release func(), err error) {
+	if a.draining.Load() {
+		return func() {}, nil // runCall refuses it, with its record
+	}
+	return a.admit()
+}
+
 // errDraining is the reason /readyz gives while draining.
 var errDraining = errors.New("draining: shutting down, finishing the calls in progress")
 
@@ -283,8 +293,8 @@ func (a *admission) Ready(context.Context) error {
 }
 
 // admitCall is runCall's admission of a call: SIP inbound calls were admitted at the
-// INVITE (only a drain begun since refuses them), calls the engine placed are held,
-// others (browser calls) are admitted here. why is the refused limit, "" when admitted.
+// INVITE and browser calls at the WebRTC endpoint (only a drain begun since refuses
+// them), calls the engine placed are held, others are admitted here. why is the refused limit, "" when admitted.
 func (e *engine) admitCall(a arrival) (release func(), why string) {
 	switch {
 	case a.admitted || a.outbound:

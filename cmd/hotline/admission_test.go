@@ -237,22 +237,24 @@ func TestAdmissionDrain(t *testing.T) {
 	}
 }
 
-// TestAdmissionBrowserCall: runCall admits a browser call itself, against the same
-// count as the SIP calls admitted at the INVITE.
+// TestAdmissionBrowserCall: the WebRTC endpoint admits a browser call before its
+// media (AdmitBrowser), against the same count as the SIP calls admitted at the
+// INVITE; while draining it lets the call through for runCall to refuse with its
+// record.
 func TestAdmissionBrowserCall(t *testing.T) {
 	a := newTestAdmission(t, LimitsConfig{MaxCalls: 1})
-	e := &engine{admission: a.admission}
 	sipRelease, _, ok := a.AdmitCall() // a SIP call in progress
 	if !ok {
 		t.Fatal("SIP call refused with room")
 	}
-	if _, why := e.admitCall(arrival{transport: "webrtc"}); why != limitCalls {
-		t.Fatalf("browser call with a SIP call at max_calls 1: %q, want max_calls", why)
+	var r *refusal
+	if _, err := a.AdmitBrowser(); !errors.As(err, &r) || r.limit != limitCalls {
+		t.Fatalf("browser call with a SIP call at max_calls 1: %v, want a max_calls refusal", err)
 	}
 	sipRelease()
-	release, why := e.admitCall(arrival{transport: "webrtc"})
-	if why != "" {
-		t.Fatalf("browser call refused with room: %s", why)
+	release, err := a.AdmitBrowser()
+	if err != nil {
+		t.Fatalf("browser call refused with room: %v", err)
 	}
 	if _, _, ok := a.AdmitCall(); ok {
 		t.Error("SIP call admitted while a browser call holds max_calls 1")
@@ -260,6 +262,14 @@ func TestAdmissionBrowserCall(t *testing.T) {
 	release()
 	if n := a.count(); n != 0 {
 		t.Errorf("count = %d after both calls, want 0", n)
+	}
+	a.drain()
+	if release, err := a.AdmitBrowser(); err != nil || release == nil {
+		t.Errorf("the endpoint refused a browser call while draining (%v): runCall must, so the call gets its record", err)
+	}
+	e := &engine{admission: a.admission}
+	if _, why := e.admitCall(arrival{transport: "webrtc", admitted: true}); why != limitDraining {
+		t.Errorf("runCall's admission of a browser call while draining: %q, want draining", why)
 	}
 }
 

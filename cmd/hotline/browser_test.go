@@ -211,3 +211,38 @@ func TestBrowserCallerHangsUp(t *testing.T) {
 	}
 	te.waitIdle(t)
 }
+
+// TestBrowserCallRefusedAtCapacity: with limits.max_calls 1 taken, a browser caller
+// is turned away by admission before any media is set up for them: the /call page
+// shows why and ends, no media session or port was taken, the refusal is counted
+// and the call still has its durable record (rejected, max_calls).
+func TestBrowserCallRefusedAtCapacity(t *testing.T) {
+	wav := micWAV(t, t.TempDir(), "", time.Second, 0)
+	te := startEngine(t, engineOptions{flow: "speech", configure: func(c *Config) { c.Limits.MaxCalls = 1 }})
+	t.Parallel()
+	release, _, ok := te.admission.AdmitCall() // a call in progress holds the one slot
+	if !ok {
+		t.Fatal("the first call was refused with room")
+	}
+	defer release()
+
+	_, page := chromium.Start(t, te.httpURL("/call"), wav)
+	page.Diagnostic = pageState
+	page.Wait(t, "the page loaded", `document.readyState === "complete" && !!window.hotline`)
+	page.Click(t, "#call")
+	page.Wait(t, "the page shows the refusal", `hotline.errors.some(e => e.includes("cannot take the call now") && e.includes("max_calls"))`)
+	page.Wait(t, "the page shows the call ended", `hotline.state === "ended"`)
+	if s, p := te.media.Sessions(), te.media.PortsInUse(); s != 0 || p != 0 {
+		t.Errorf("a refused browser call left %d media sessions and %d ports", s, p)
+	}
+	requireMetric(t, te.metrics(t), "hotline_admission_refused_total", 1, "limit", "max_calls")
+	var body string
+	waitFor(t, 10*time.Second, "the refused browser call's record", func() bool {
+		var code int
+		code, body = apiGet(t, te.httpURL("/api/v1/records?disposition=rejected"), testAPIToken)
+		return code == 200 && strings.Contains(body, `"transport":"webrtc"`) && strings.Contains(body, `"hangup_cause":"max_calls"`)
+	})
+	if n := te.board.count(); n != 0 {
+		t.Errorf("%d calls on the wallboard after the refusal", n)
+	}
+}

@@ -329,7 +329,8 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 	}
 	e.rtc, err = webrtc.New(cfg.WebRTC, e.media, e.handleBrowserCall, webrtc.WithLogger(log),
 		webrtc.WithRegistry(e.reg), webrtc.WithAgents(e.people.softphones(), nil),
-		webrtc.WithHoldMusic(e.people.music), webrtc.WithWhisper(e.prompts, cfg.ACD.WhisperVoice))
+		webrtc.WithHoldMusic(e.people.music), webrtc.WithWhisper(e.prompts, cfg.ACD.WhisperVoice),
+		webrtc.WithAdmission(e.admission.AdmitBrowser, e.records.refuse.observeBrowser))
 	if err != nil {
 		e.sip.Close()
 		e.media.Close()
@@ -436,7 +437,7 @@ type leg interface {
 type arrival struct {
 	id, caller, called, trunk, transport, source, flow string
 	outbound                                           bool      // placed by the engine (the API's originate)
-	admitted                                           bool      // admitted at the SIP edge (the INVITE's guard hook)
+	admitted                                           bool      // admitted at the edge (the INVITE's guard hook, the WebRTC endpoint)
 	started                                            time.Time // when the call began, zero: now
 	// reject refuses the call before it is answered: why is an admission limit
 	// (draining, max_calls, max_cps, max_cpu) or no_flow (a route names a flow that is
@@ -464,7 +465,7 @@ func (e *engine) handleBrowserCall(ctx context.Context, c *webrtc.Call) {
 		flow = c.Called()
 	}
 	e.runCall(ctx, c, arrival{id: c.ID(), caller: c.Caller(), called: c.Called(), transport: "webrtc",
-		source: c.Source(), flow: flow,
+		source: c.Source(), flow: flow, admitted: c.Admitted(),
 		reject: func(ctx context.Context, why string) error { return c.Reject(ctx, why) }})
 }
 
