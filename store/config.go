@@ -13,6 +13,10 @@ const (
 	DefaultQueueSize     = 8192
 	DefaultBatchSize     = 256
 	DefaultOverflowWait  = 20 * time.Millisecond
+	// DefaultCommitInterval lets 25 ms of writes gather in one transaction under
+	// load: at 300 calls per second the store's commits fell from about 3 per call to
+	// about one per 7 calls (README, Operations).
+	DefaultCommitInterval = 25 * time.Millisecond
 )
 
 // Config is the store section of hotline's configuration (YAML, decoded strictly by
@@ -41,6 +45,10 @@ type Config struct {
 	// OverflowWait is how long a write waits for room in a full queue before it is
 	// queued anyway and counted as an overflow (nothing is dropped); default 20ms.
 	OverflowWait time.Duration `yaml:"overflow_wait"`
+	// CommitInterval is the shortest time between two transactions while writes keep
+	// coming, so that they gather in fewer commits; a write after a quiet spell is
+	// not delayed. Default 25ms.
+	CommitInterval time.Duration `yaml:"commit_interval"`
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +63,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OverflowWait == 0 {
 		c.OverflowWait = DefaultOverflowWait
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
 	}
 	return c
 }
@@ -84,11 +95,15 @@ func (c Config) Validate() error {
 	if c.OverflowWait < 0 || c.OverflowWait > 10*time.Second {
 		bad("overflow_wait", "%v: want 0 to 10s", c.OverflowWait)
 	}
+	if c.CommitInterval < 0 || c.CommitInterval > time.Second {
+		bad("commit_interval", "%v: want 0 to 1s", c.CommitInterval)
+	}
 	return errors.Join(errs...)
 }
 
 // WriterOptions returns the Writer options the configuration sets.
 func (c Config) WriterOptions() []WriterOption {
 	c = c.withDefaults()
-	return []WriterOption{WithQueueSize(c.QueueSize), WithBatchSize(c.BatchSize), WithOverflowWait(c.OverflowWait)}
+	return []WriterOption{WithQueueSize(c.QueueSize), WithBatchSize(c.BatchSize), WithOverflowWait(c.OverflowWait),
+		WithCommitInterval(c.CommitInterval)}
 }

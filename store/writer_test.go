@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -405,4 +406,64 @@ func TestWriterSnapshots(t *testing.T) {
 	if tl, err := s.Timeline(ctx, "snap"); err != nil || len(tl) != 1 || string(tl[0].Data) != `{"a":1}` {
 		t.Errorf("timeline %+v, %v", tl, err)
 	}
+}
+
+// TestWriterCommitInterval: while writes keep coming, WithCommitInterval lets them
+// gather: 100 writes 1 ms apart take a handful of transactions instead of about
+// 100, in order; a write after a quiet spell is written at once, and Close does not
+// wait out the interval.
+func TestWriterCommitInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStore{}
+		w, err := store.NewWriter(f, store.WithCommitInterval(25*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 100
+		for i := range n {
+			if err := w.Submit(note(i)); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(time.Second) // quiet
+		synctest.Wait()
+		f.mu.Lock()
+		calls := f.calls
+		f.mu.Unlock()
+		// One transaction per started 25 ms of the 100 ms of writes, and the first
+		// write, which came after no transaction at all.
+		if calls > 6 {
+			t.Errorf("%d transactions for %d writes 1 ms apart, want at most 6", calls, n)
+		}
+		if got := f.keys(); len(got) != n || got[0] != "0" || got[n-1] != fmt.Sprint(n-1) {
+			t.Fatalf("written %d ops (%v…), want %d in order", len(got), got[:min(3, len(got))], n)
+		}
+
+		start := time.Now()
+		if err := w.Submit(note(n)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer is idle again: nothing is waiting on the clock
+		if got := f.keys(); len(got) != n+1 || time.Since(start) != 0 {
+			t.Errorf("a write after a quiet spell was not written at once: %d ops after %v", len(got), time.Since(start))
+		}
+
+		if err := w.Submit(note(n + 1)); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Submit(note(n + 2)); err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Close waited %v for the commit interval", d)
+		}
+		if got := f.keys(); len(got) != n+3 {
+			t.Errorf("%d ops written at Close, want %d", len(got), n+3)
+		}
+	})
 }

@@ -90,6 +90,7 @@ store:
   queue_size: 1024
   batch_size: 64
   overflow_wait: 10ms
+  commit_interval: 25ms
 asr:
   default: sphinx
   languages: {en: sphinx}
