@@ -68,8 +68,8 @@ type Writer struct {
 	wake    chan struct{} // capacity 1: ops are queued, or Close was called
 	closing chan struct{} // closed by Close: the writer stops lingering
 	giveUp  chan struct{} // closed when the close limit has passed
-	exited chan struct{} // closed when the goroutine returned
-	dead   bool          // the close limit passed and the database still failed: fail the rest at once (goroutine only)
+	exited  chan struct{} // closed when the goroutine returned
+	dead    bool          // the close limit passed and the database still failed: fail the rest at once (goroutine only)
 }
 
 // WriterStats counts what a Writer did; every count is of ops.
