@@ -199,6 +199,10 @@ func (w *Writer) Submit(ops ...Op) error {
 	return nil
 }
 
+// full reports, with w.mu held, that the writer should not let writes gather: a
+// batch is ready or a Submit waits for room.
+func (w *Writer) full() bool { return len(w.queue) >= w.batch || w.waiters > 0 }
+
 // waitForRoom waits, with w.mu held on entry and exit, until n more ops fit, the
 // OverflowWait passes, or Close is called (then the ops are queued anyway: they were
 // submitted before Close).
@@ -207,6 +211,10 @@ func (w *Writer) waitForRoom(n int) {
 	defer timer.Stop()
 	w.waiters++
 	defer func() { w.waiters-- }()
+	select {
+	case w.wake <- struct{}{}: // a writer letting writes gather must take them now
+	default:
+	}
 	for len(w.queue)+n > w.capacity && !w.closed {
 		room := w.room
 		w.mu.Unlock()
@@ -312,15 +320,28 @@ func (w *Writer) run() {
 			<-w.wake
 			w.mu.Lock()
 		}
-		if wait := w.interval - time.Since(last); wait > 0 && len(w.queue) < w.batch && !w.closed && w.waiters == 0 {
-			// Writes keep coming: let them gather for the rest of the interval.
+		if wait := w.interval - time.Since(last); wait > 0 && !w.full() && !w.closed {
+			// Writes keep coming: let them gather for the rest of the interval, unless a
+			// batch fills up, a Submit waits for room or Close is called.
 			w.mu.Unlock()
 			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-w.closing:
-				t.Stop()
+		linger:
+			for {
+				select {
+				case <-t.C:
+					break linger
+				case <-w.closing:
+					break linger
+				case <-w.wake:
+					w.mu.Lock()
+					full := w.full()
+					w.mu.Unlock()
+					if full {
+						break linger
+					}
+				}
 			}
+			t.Stop()
 			w.mu.Lock()
 		}
 		last = time.Now()

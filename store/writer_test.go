@@ -467,3 +467,39 @@ func TestWriterCommitInterval(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterCommitIntervalFullBatch: a long commit interval never holds back a full
+// batch nor makes a Submit wait for room: 40 writes in a burst go out in batches at
+// once, without overflows.
+func TestWriterCommitIntervalFullBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStore{}
+		w, err := store.NewWriter(f, store.WithCommitInterval(time.Hour), store.WithBatchSize(4),
+			store.WithQueueSize(6), store.WithOverflowWait(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for i := range 40 {
+			if err := w.Submit(note(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		if got := len(f.keys()); got < 36 {
+			t.Errorf("%d of 40 writes done, want every full batch written at once", got)
+		}
+		if st := w.Stats(); st.Overflows != 0 {
+			t.Errorf("%d overflows: a Submit waited out its overflow wait behind the interval", st.Overflows)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d >= time.Minute {
+			t.Errorf("took %v: something waited out the interval or the overflow wait", d)
+		}
+		if got := f.keys(); len(got) != 40 {
+			t.Errorf("%d ops written, want 40", len(got))
+		}
+	})
+}
