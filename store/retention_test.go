@@ -123,6 +123,7 @@ retention_days: 90
 queue_size: 4096
 batch_size: 128
 overflow_wait: 250ms
+commit_interval: 50ms
 `
 	var c store.Config
 	dec := yaml.NewDecoder(strings.NewReader(src))
@@ -131,14 +132,15 @@ overflow_wait: 250ms
 		t.Fatal(err)
 	}
 	want := store.Config{Driver: "postgres", DSN: "postgres://hotline@db.example:5432/hotline", Node: "node-a",
-		RetentionDays: 90, QueueSize: 4096, BatchSize: 128, OverflowWait: 250 * time.Millisecond}
+		RetentionDays: 90, QueueSize: 4096, BatchSize: 128, OverflowWait: 250 * time.Millisecond,
+		CommitInterval: 50 * time.Millisecond}
 	if c != want {
 		t.Errorf("decoded %+v, want %+v", c, want)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
 	}
-	if len(c.WriterOptions()) != 3 {
+	if len(c.WriterOptions()) != 4 {
 		t.Errorf("WriterOptions: %d options", len(c.WriterOptions()))
 	}
 
@@ -148,9 +150,10 @@ overflow_wait: 250ms
 		t.Error("unknown key retention accepted")
 	}
 
-	bad := store.Config{Driver: "postgres", RetentionDays: -1, QueueSize: -5, BatchSize: 20000, OverflowWait: time.Minute}
+	bad := store.Config{Driver: "postgres", RetentionDays: -1, QueueSize: -5, BatchSize: 20000, OverflowWait: time.Minute,
+		CommitInterval: -time.Second}
 	err := bad.Validate()
-	for _, field := range []string{"store.dsn", "store.retention_days", "store.queue_size", "store.batch_size", "store.overflow_wait"} {
+	for _, field := range []string{"store.dsn", "store.retention_days", "store.queue_size", "store.batch_size", "store.overflow_wait", "store.commit_interval"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("Validate: %v; want %s named", err, field)
 		}
