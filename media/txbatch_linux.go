@@ -48,6 +48,9 @@ const (
 	// txRingEntries is the most packets one io_uring_enter sends; a shard with more
 	// calls flushes several times per tick.
 	txRingEntries = 1024
+	// maxTransient is how many transient io_uring_enter errors (EINTR, EAGAIN, EBUSY)
+	// one flush retries before it gives the ring up: the clock goroutine must not spin.
+	maxTransient = 100
 	// txSendFlags: never wait for a full socket buffer (the packet is dropped and
 	// counted), never raise SIGPIPE.
 	txSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
@@ -295,14 +298,17 @@ func (t *txSlot) setDest(dst netip.AddrPort) bool {
 // session that writes its buffer again within the tick calls free first. A full batch
 // is flushed to make room.
 func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
-	if b == nil || b.broken || !t.ok || len(pkt) == 0 || !t.setDest(dst) {
+	if b == nil || b.broken || !t.ok || len(pkt) == 0 {
 		return false
 	}
 	if t.queued || len(b.queued) == cap(b.queued) {
-		b.flush()
+		b.flush() // before the slot's address is rewritten
 		if b.broken {
 			return false
 		}
+	}
+	if !t.setDest(dst) {
+		return false
 	}
 	t.iov.Base = &pkt[0]
 	t.iov.SetLen(len(pkt))
@@ -341,7 +347,7 @@ func (b *txBatch) flush() (failed int) {
 		return 0
 	}
 	n := len(b.queued)
-	submitted, completed := 0, 0
+	submitted, completed, transient := 0, 0, 0
 	for completed < n {
 		flags, wait := uintptr(0), 0
 		if submitted == n {
@@ -352,8 +358,9 @@ func (b *txBatch) flush() (failed int) {
 			b.m.sendBatches.Inc()
 		}
 		switch {
-		case errno == syscall.EINTR || errno == syscall.EAGAIN || errno == syscall.EBUSY:
+		case (errno == syscall.EINTR || errno == syscall.EAGAIN || errno == syscall.EBUSY) && transient < maxTransient:
 			// interrupted, or short of memory for a moment, or completions to reap
+			transient++
 		case errno != 0:
 			// The submitted entries may still complete into the ring; it is never
 			// read again, and closing it waits for them.
