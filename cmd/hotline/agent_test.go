@@ -126,24 +126,18 @@ func TestAgentAnswersQueuedCaller(t *testing.T) {
 
 	// The call record.
 	var rec struct {
-		State, Queue, Agent, Disposition string
-		HangupSide                       string    `json:"hangup_side"`
-		AnsweredAt                       time.Time `json:"answered_at"`
-		Wait                             float64   `json:"wait_seconds"`
-		Talk                             float64   `json:"talk_seconds"`
-		Recordings                       []string
-		Quality                          struct {
+		Queue, Agent, Disposition string
+		HangupSide                string    `json:"hangup_side"`
+		AnsweredAt                time.Time `json:"answered_at"`
+		Wait                      float64   `json:"wait_seconds"`
+		Talk                      float64   `json:"talk_seconds"`
+		Recordings                []string
+		Quality                   struct {
 			PacketsSent     int64 `json:"packets_sent"`
 			PacketsReceived int64 `json:"packets_received"`
 		}
 	}
-	var recBody string
-	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+id), testAPIToken)
-		recBody = body
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
-	t.Logf("call record: %s", recBody)
+	t.Logf("call record: %s", endedRecord(t, te, id, &rec))
 	if rec.Queue != "care" || rec.Agent != "alice" || rec.HangupSide != "caller" {
 		t.Errorf("record queue %q agent %q hangup_side %q, want care, alice, caller", rec.Queue, rec.Agent, rec.HangupSide)
 	}
@@ -169,14 +163,7 @@ func TestAgentAnswersQueuedCaller(t *testing.T) {
 	// What the caller heard: the engine's stereo recording of the call, the right
 	// channel. Before the bridge hold music (never below -40 dBFS); after it the
 	// agent's speech, loud words and silent pauses between them.
-	if len(rec.Recordings) != 1 {
-		t.Fatalf("record recordings %v, want the call's recording", rec.Recordings)
-	}
-	_, right, rate := readStereoWAV(t, filepath.Join(recDir, filepath.FromSlash(rec.Recordings[0])))
-	at := func(ts time.Time) int { // sample index of a moment of the call
-		i := int(ts.Sub(rec.AnsweredAt).Seconds() * float64(rate))
-		return max(0, min(i, len(right)))
-	}
+	right, rate, at := callerHeard(t, recDir, rec.Recordings, rec.AnsweredAt)
 	bridgeAt := bridged.time()
 	hold := frameLevels(right[at(bridgeAt.Add(-1200*time.Millisecond)):at(bridgeAt.Add(-200*time.Millisecond))], rate)
 	music := 0
@@ -447,6 +434,23 @@ func readWAVFile(t *testing.T, path string) ([]int16, int, int) {
 	}
 	t.Fatalf("%s: no data chunk", path)
 	return nil, 0, 0
+}
+
+// callerHeard returns what the caller heard, the right channel of the engine's
+// stereo recording of the call (recordings must name exactly that one file, under
+// recDir), its rate, and at, the sample index of a moment of the call answered at
+// answeredAt (clamped to the recording).
+func callerHeard(t *testing.T, recDir string, recordings []string, answeredAt time.Time) (heard []int16, rate int, at func(time.Time) int) {
+	t.Helper()
+	if len(recordings) != 1 {
+		t.Fatalf("record recordings %v, want the call's recording", recordings)
+	}
+	_, heard, rate = readStereoWAV(t, filepath.Join(recDir, filepath.FromSlash(recordings[0])))
+	at = func(ts time.Time) int {
+		i := int(ts.Sub(answeredAt).Seconds() * float64(rate))
+		return max(0, min(i, len(heard)))
+	}
+	return heard, rate, at
 }
 
 // readStereoWAV returns the left and right channels of a stereo WAV file.

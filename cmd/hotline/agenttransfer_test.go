@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -128,22 +127,11 @@ func TestAgentTransfer(t *testing.T) {
 
 	// What the caller heard: the right channel of the engine's recording.
 	var rec struct {
-		State      string
 		Recordings []string
 		AnsweredAt time.Time `json:"answered_at"`
 	}
-	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+id), testAPIToken)
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
-	if len(rec.Recordings) != 1 {
-		t.Fatalf("record recordings %v, want the call's recording", rec.Recordings)
-	}
-	_, heard, rate := readStereoWAV(t, filepath.Join(recDir, filepath.FromSlash(rec.Recordings[0])))
-	at := func(ts time.Time) int {
-		i := int(ts.Sub(rec.AnsweredAt).Seconds() * float64(rate))
-		return max(0, min(i, len(heard)))
-	}
+	endedRecord(t, te, id, &rec)
+	heard, rate, at := callerHeard(t, recDir, rec.Recordings, rec.AnsweredAt)
 	consulting := heard[at(consult.Add(500*time.Millisecond)):at(completeAt.Add(-500*time.Millisecond))]
 	expectTones(t, "the caller, consulting", consulting, rate, map[float64]bool{toneAgent: false, toneBob: false})
 	loud, levels := 0, frameLevels(consulting, rate)
@@ -246,22 +234,11 @@ func TestAgentTransferToNumber(t *testing.T) {
 		t.Fatalf("the callee was not hung up:\n%s", tail(uasOut.String(), 3000))
 	}
 	var rec struct {
-		State      string
 		Recordings []string
 		AnsweredAt time.Time `json:"answered_at"`
 	}
-	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+id), testAPIToken)
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
-	if len(rec.Recordings) != 1 {
-		t.Fatalf("record recordings %v, want the call's recording", rec.Recordings)
-	}
-	_, heard, rate := readStereoWAV(t, filepath.Join(recDir, filepath.FromSlash(rec.Recordings[0])))
-	at := func(ts time.Time) int {
-		i := int(ts.Sub(rec.AnsweredAt).Seconds() * float64(rate))
-		return max(0, min(i, len(heard)))
-	}
+	endedRecord(t, te, id, &rec)
+	heard, rate, at := callerHeard(t, recDir, rec.Recordings, rec.AnsweredAt)
 	expectTones(t, "the caller, transferred to the number", heard[at(transferAt.Add(1500*time.Millisecond)):at(endAt)], rate,
 		map[float64]bool{toneCaller: true, toneAgent: false})
 	alice.quit()

@@ -344,6 +344,22 @@ func apiGet(t testing.TB, url, token string) (int, string) {
 	return apiDo(t, "GET", url, token, "")
 }
 
+// endedRecord waits until call id's record says the call ended and decodes it into
+// rec (a pointer to a struct of the fields the test reads); it returns the record's
+// JSON for the test's log.
+func endedRecord(t testing.TB, te *testEngine, id string, rec any) string {
+	t.Helper()
+	var body string
+	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
+		var code int
+		code, body = apiGet(t, te.httpURL("/api/v1/records/"+id), testAPIToken)
+		var st struct{ State string }
+		return code == 200 && json.Unmarshal([]byte(body), &st) == nil && st.State == "ended" &&
+			json.Unmarshal([]byte(body), rec) == nil
+	})
+	return body
+}
+
 // apiDo sends a request with token (none when "") and a JSON body (none when "").
 func apiDo(t testing.TB, method, url, token, body string) (int, string) {
 	t.Helper()

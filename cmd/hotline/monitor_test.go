@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -129,18 +128,12 @@ func TestSupervisorMonitor(t *testing.T) {
 
 	// What the caller heard: the right channel of the engine's recording.
 	var rec struct {
-		State      string
 		Recordings []string
+		AnsweredAt time.Time `json:"answered_at"`
 	}
-	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+id), testAPIToken)
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
-	if len(rec.Recordings) != 1 {
-		t.Fatalf("record recordings %v, want the call's recording", rec.Recordings)
-	}
-	_, callerHeard, rate := readStereoWAV(t, filepath.Join(recDir, filepath.FromSlash(rec.Recordings[0])))
-	expectTones(t, "the caller", callerHeard, rate, map[float64]bool{
+	endedRecord(t, te, id, &rec)
+	heard, rate, _ := callerHeard(t, recDir, rec.Recordings, rec.AnsweredAt)
+	expectTones(t, "the caller", heard, rate, map[float64]bool{
 		toneAgent: true, toneBarge: true, toneListen: false, toneWhisper: false})
 
 	agent.quit()

@@ -64,13 +64,10 @@ nodes:
 		t.Fatalf("the customer was not called and hung up on:\n%s", tail(out.String(), 3000))
 	}
 	var rec struct {
-		State, Direction, Disposition, Flow string
-		Vars                                map[string]any
+		Direction, Disposition, Flow string
+		Vars                         map[string]any
 	}
-	waitFor(t, 10*time.Second, "the originated call's record", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+answer.CallID), testAPIToken)
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
+	endedRecord(t, te, answer.CallID, &rec)
 	if rec.Direction != "outbound" || rec.Disposition != "resolved" || rec.Flow != "remind" || rec.Vars["appointment"] != float64(42) {
 		t.Errorf("record direction %q disposition %q flow %q vars %v", rec.Direction, rec.Disposition, rec.Flow, rec.Vars)
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -228,16 +227,13 @@ func TestWebAgentAnswersSIPCaller(t *testing.T) {
 
 	// The call record names the agent.
 	var rec struct {
-		State, Queue, Agent string
-		Talk                float64 `json:"talk_seconds"`
-		Quality             struct {
+		Queue, Agent string
+		Talk         float64 `json:"talk_seconds"`
+		Quality      struct {
 			PacketsReceived int64 `json:"packets_received"`
 		}
 	}
-	waitFor(t, 10*time.Second, "the call's record ended", func() bool {
-		code, body := apiGet(t, te.httpURL("/api/v1/records/"+pop.CallID), testAPIToken)
-		return code == 200 && json.Unmarshal([]byte(body), &rec) == nil && rec.State == "ended"
-	})
+	endedRecord(t, te, pop.CallID, &rec)
 	if rec.Agent != "alice" || rec.Queue != "care" || rec.Talk <= 0 {
 		t.Errorf("record agent %q queue %q talk %v s, want alice, care, > 0", rec.Agent, rec.Queue, rec.Talk)
 	}
