@@ -330,6 +330,10 @@ type manual struct {
 
 func (m manual) tick(k int) { m.s.tick(m.t0.Add(time.Duration(k) * 20 * time.Millisecond)) }
 
+// shardTick ticks the session's clock shard instead, as the clock goroutine does: its
+// packets take the batched path when the engine batches (txbatch_linux.go).
+func (m manual) shardTick(k int) { m.s.shard.tick(m.t0.Add(time.Duration(k) * 20 * time.Millisecond)) }
+
 // rtpHeader is a header of the test caller's stream.
 func rtpHeader(pt uint8, seq uint16, ts uint32) rtp.Header {
 	return rtp.Header{PayloadType: pt, SequenceNumber: seq, Timestamp: ts, SSRC: 0xCA11}

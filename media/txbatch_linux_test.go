@@ -13,36 +13,19 @@ import (
 	"time"
 )
 
-// batchedManual is a session on an engine whose clock the test ticks through the
-// shard, so the packets take the batched path.
-type batchedManual struct {
-	s  *Session
-	t0 time.Time
-}
-
-func (m batchedManual) tick(k int) {
-	m.s.shard.tick(m.t0.Add(time.Duration(k) * 20 * time.Millisecond))
-}
-
 // TestBatchedSendKeepsOrder: with the clock's packets sent in io_uring batches, a
 // late tick that catches up five frames still sends five distinct packets in order
 // (the session's one packet buffer is flushed before it is written again), and the
 // batching shows in the metrics.
 func TestBatchedSendKeepsOrder(t *testing.T) {
-	e, reg := newTestEngine(t, Config{}, withManualClock())
-	if !e.clock.batched() {
+	m, pr := startManual(t, Config{}, nil)
+	if !m.s.eng.clock.batched() {
 		t.Fatal("the engine does not batch its RTP: io_uring is unavailable on this machine (see the engine's log)")
 	}
-	s := newTestSession(t, e)
-	pr := newPeer(t, "127.0.0.1")
-	if err := s.Configure(pcmu(pr.addr)); err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	m := batchedManual{s: s, t0: time.Now()}
-	m.tick(0)
+	reg := metricsOf(t, m.s)
+	m.shardTick(0)
 	first := pr.must(time.Second)
-	m.tick(10) // frames 1..5 of the 10 due
+	m.shardTick(10) // frames 1..5 of the 10 due
 	var prev = first
 	for i := range maxCatchUpFrames {
 		pk := pr.must(time.Second)
@@ -66,17 +49,12 @@ func TestBatchedSendKeepsOrder(t *testing.T) {
 
 // TestBatchedSendOff: rtp.send_batching off sends one system call per packet.
 func TestBatchedSendOff(t *testing.T) {
-	e, reg := newTestEngine(t, Config{SendBatching: SendBatchingOff}, withManualClock())
-	if e.clock.batched() {
+	m, pr := startManual(t, Config{SendBatching: SendBatchingOff}, nil)
+	if m.s.eng.clock.batched() {
 		t.Fatal("batching is on although it was turned off")
 	}
-	s := newTestSession(t, e)
-	pr := newPeer(t, "127.0.0.1")
-	if err := s.Configure(pcmu(pr.addr)); err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	batchedManual{s: s, t0: time.Now()}.tick(0)
+	reg := metricsOf(t, m.s)
+	m.shardTick(0)
 	pr.must(time.Second)
 	if v := metric(t, reg, "hotline_rtp_send_batching"); v != 0 {
 		t.Errorf("hotline_rtp_send_batching %v, want 0", v)
