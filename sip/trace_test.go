@@ -2,18 +2,11 @@ package sip
 
 import (
 	"context"
-	"log/slog"
-	"net/netip"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hotline-ivr/hotline/media"
 )
 
 // traceLog collects the traces a server reports.
@@ -54,41 +47,8 @@ func (l *traceLog) all() []MessageTrace {
 // newTracedEnv is newEnv with WithMessageTrace reporting to the returned log.
 func newTracedEnv(t *testing.T) (*testEnv, *traceLog) {
 	t.Helper()
-	baseline := runtime.NumGoroutine()
 	tl := &traceLog{}
-	e := &testEnv{t: t, reg: prometheus.NewRegistry(), handler: newTestHandler(), logs: &syncBuffer{}}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	eng, err := media.NewEngine(media.Config{BindIP: netip.MustParseAddr("127.0.0.1"), PortMin: testPortMin, PortMax: testPortMax},
-		media.WithRegistry(e.reg), media.WithLogger(log))
-	if err != nil {
-		t.Fatalf("media engine: %v", err)
-	}
-	e.eng = eng
-	cfg := Config{Listen: []Listen{{"udp", "127.0.0.1:0"}, {"tcp", "127.0.0.1:0"}}, T1: testT1, T2: testT2}
-	srv, err := NewServer(cfg, eng, e.handler, WithLogger(log), WithRegistry(e.reg), WithMessageTrace(tl.add))
-	if err != nil {
-		eng.Close()
-		t.Fatalf("NewServer: %v", err)
-	}
-	e.srv = srv
-	if err := srv.Listen(); err != nil {
-		eng.Close()
-		t.Fatalf("Listen: %v", err)
-	}
-	for _, a := range srv.Addrs() {
-		switch a.Network() {
-		case "udp":
-			e.udpAddr = a.String()
-		case "tcp":
-			e.tcpAddr = a.String()
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	e.serveDone = make(chan error, 1)
-	go func() { e.serveDone <- srv.Serve(ctx) }()
-	t.Cleanup(func() { e.finish(baseline) })
-	return e, tl
+	return newEnv(t, withOptions(WithMessageTrace(tl.add))), tl
 }
 
 // waitTraces waits until callID's traces are want.
