@@ -113,6 +113,18 @@ func newTransferRig(t *testing.T, ports int) *transferRig {
 }
 
 // bridge runs the caller's Bridge with the agent and waits until it is talking.
+// bridgeEnded waits for Bridge's result on done; why says what should have ended it.
+func bridgeEnded(t *testing.T, done <-chan acd.BridgeResult, why string) acd.BridgeResult {
+	t.Helper()
+	select {
+	case res := <-done:
+		return res
+	case <-time.After(10 * time.Second):
+		t.Fatal("Bridge did not return " + why)
+		return acd.BridgeResult{}
+	}
+}
+
 func (r *transferRig) bridge(t *testing.T, ctx context.Context) <-chan acd.BridgeResult {
 	t.Helper()
 	out := make(chan acd.BridgeResult, 1)
@@ -226,12 +238,7 @@ func TestAttendedTransferConsultsThenHandsOver(t *testing.T) {
 	if err := r.q.CompleteTransfer("c1"); err != nil {
 		t.Fatalf("complete: %v", err)
 	}
-	var res acd.BridgeResult
-	select {
-	case res = <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return after the transfer completed")
-	}
+	res := bridgeEnded(t, done, "after the transfer completed")
 	if res.End != acd.EndTransfer || res.To != "bob" {
 		t.Fatalf("Bridge = %+v, want EndTransfer to bob", res)
 	}
@@ -303,13 +310,9 @@ func TestAttendedTransferCancelAndNoAnswer(t *testing.T) {
 		t.Errorf("after no answer: the caller does not hear the agent (%.2f)", lvl)
 	}
 	_ = r.agent.Hangup(ctx)
-	select {
-	case res := <-done:
-		if res.End != acd.EndAgent {
-			t.Errorf("Bridge = %+v, want EndAgent", res)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return when the agent hung up")
+	res := bridgeEnded(t, done, "when the agent hung up")
+	if res.End != acd.EndAgent {
+		t.Errorf("Bridge = %+v, want EndAgent", res)
 	}
 }
 
@@ -330,13 +333,9 @@ func TestBlindTransferReleasesAgentAndFailsBack(t *testing.T) {
 	if err := r.q.Transfer(ctx, "c1", "2001", TransferBlind); err != nil {
 		t.Fatalf("blind transfer: %v", err)
 	}
-	select {
-	case res := <-done:
-		if res.End != acd.EndTransfer || res.To != "2001" {
-			t.Fatalf("Bridge = %+v, want EndTransfer to 2001", res)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return on a blind transfer")
+	res := bridgeEnded(t, done, "on a blind transfer")
+	if res.End != acd.EndTransfer || res.To != "2001" {
+		t.Fatalf("Bridge = %+v, want EndTransfer to 2001", res)
 	}
 	r.dialer.mu.Lock()
 	r.dialer.err = errors.New("busy")
@@ -384,13 +383,9 @@ func TestSoftphoneTransferEndsBridge(t *testing.T) {
 	}()
 	until(t, 5*time.Second, "the conversation to be registered", func() bool { _, ok := r.q.Talking("c1"); return ok })
 	_ = leg.Hangup(ctx) // the page's transfer button closes the leg
-	select {
-	case res := <-out:
-		if res.End != acd.EndTransfer || res.To != "tech" {
-			t.Errorf("Bridge = %+v, want EndTransfer to tech", res)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return when the softphone transferred")
+	res := bridgeEnded(t, out, "when the softphone transferred")
+	if res.End != acd.EndTransfer || res.To != "tech" {
+		t.Errorf("Bridge = %+v, want EndTransfer to tech", res)
 	}
 }
 
@@ -407,13 +402,9 @@ func TestAttendedTransferAgentHangsUpCompletes(t *testing.T) {
 	}
 	until(t, 5*time.Second, "the target to answer", func() bool { _, ans := r.q.Consulting("c1"); return ans })
 	_ = r.agent.Hangup(ctx)
-	select {
-	case res := <-done:
-		if res.End != acd.EndTransfer || res.To != "bob" || r.c.pending != r.target {
-			t.Fatalf("Bridge = %+v (pending %v), want EndTransfer to bob with the target on the line", res, r.c.pending)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return when the agent hung up")
+	res := bridgeEnded(t, done, "when the agent hung up")
+	if res.End != acd.EndTransfer || res.To != "bob" || r.c.pending != r.target {
+		t.Fatalf("Bridge = %+v (pending %v), want EndTransfer to bob with the target on the line", res, r.c.pending)
 	}
 	if r.target.hung.Load() {
 		t.Error("the target was hung up")
@@ -427,13 +418,9 @@ func TestAttendedTransferAgentHangsUpCompletes(t *testing.T) {
 	}
 	until(t, 5*time.Second, "the target to answer", func() bool { _, ans := r2.q.Consulting("c1"); return ans })
 	cancel2() // the caller hangs up
-	select {
-	case res := <-done2:
-		if res.End != acd.EndCaller {
-			t.Errorf("Bridge = %+v, want EndCaller", res)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Bridge did not return when the caller hung up")
+	res = bridgeEnded(t, done2, "when the caller hung up")
+	if res.End != acd.EndCaller {
+		t.Errorf("Bridge = %+v, want EndCaller", res)
 	}
 	until(t, 5*time.Second, "the target hung up", r2.target.hung.Load)
 }
