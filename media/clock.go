@@ -28,6 +28,7 @@ type Clock struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	batching bool // set by batchSends before the shards start, then only read
+	reading  bool // set by batchReceives before the shards start, then only read
 }
 
 type clockShard struct {
@@ -39,6 +40,11 @@ type clockShard struct {
 	// batch: a socket whose packets may be queued is closed under it (closing).
 	flushMu sync.Mutex
 	tx      *txBatch // the shard's batched sender; nil: one system call per packet
+
+	// receivers are the sessions whose RTP socket the shard reads at every tick
+	// (rxbatch_linux.go), from NewSession to Close; rx is the ring it reads them with.
+	receivers atomic.Pointer[[]*Session]
+	rx        *rxBatch
 }
 
 // NewClock starts shards goroutines ticking every interval (20 ms is the usual ptime).
@@ -59,8 +65,9 @@ func newClock(shards int, interval time.Duration) *Clock {
 	c := &Clock{interval: interval, stop: make(chan struct{})}
 	for range shards {
 		s := &clockShard{}
-		empty := []ticker{}
+		empty, none := []ticker{}, []*Session{}
 		s.streams.Store(&empty)
+		s.receivers.Store(&none)
 		c.shards = append(c.shards, s)
 	}
 	return c
@@ -88,12 +95,14 @@ func (c *Clock) run(s *clockShard) {
 	}
 }
 
-// tick lets every stream of the shard emit what is due at now, then sends what they
-// queued.
+// tick reads the sockets of the shard's receivers, lets every stream emit what is due
+// at now, then sends what they queued. Receiving first puts the packets that arrived
+// since the last tick in the jitter buffers before the streams play them out.
 func (s *clockShard) tick(now time.Time) {
 	s.ticks.Add(1)
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	s.rx.receive(*s.receivers.Load())
 	for _, st := range *s.streams.Load() {
 		st.clockTick(now, s.tx)
 	}
@@ -129,6 +138,31 @@ func (c *Clock) batchSends(m *Metrics, onFail func(error)) error {
 	return nil
 }
 
+// batchReceives gives every shard a receive ring (rxbatch_linux.go); it fails, leaving
+// the clock as it was, where the kernel does not offer one. Before start.
+func (c *Clock) batchReceives(m *Metrics, onFail func(error)) error {
+	var made []*rxBatch
+	for range c.shards {
+		rx, err := newRxBatch(m, onFail)
+		if err != nil {
+			for _, rx := range made {
+				rx.close()
+			}
+			return err
+		}
+		made = append(made, rx)
+	}
+	for i, s := range c.shards {
+		s.rx = made[i]
+	}
+	c.reading = true
+	return nil
+}
+
+// reads reports whether the shards read the sessions' RTP sockets (sessions then get
+// raw sockets and no receive goroutine); it does not change when Close releases them.
+func (c *Clock) reads() bool { return c.reading }
+
 // batched reports whether the shards were given batched senders (sessions then
 // prepare their side of it); it does not change when Close releases them.
 func (c *Clock) batched() bool { return c.batching }
@@ -136,32 +170,54 @@ func (c *Clock) batched() bool { return c.batching }
 // len is the number of streams on the shard.
 func (s *clockShard) len() int { return len(*s.streams.Load()) }
 
-// add registers a stream on the next shard, round robin, and returns the shard and a
-// function that removes it; calling that function again does nothing. Removal waits
-// for nothing: a stream must tolerate one more tick after it (Session.tick checks
-// closed under its lock) and close its socket through the shard (closing).
+// pick chooses the shard for a new session, round robin.
+func (c *Clock) pick() *clockShard { return c.shards[int(c.next.Add(1))%len(c.shards)] }
+
+// add registers a stream on the next shard and returns the shard and a function that
+// removes it (see addTo).
 func (c *Clock) add(st ticker) (shard *clockShard, remove func()) {
-	s := c.shards[int(c.next.Add(1))%len(c.shards)]
-	s.mu.Lock()
-	old := *s.streams.Load()
-	list := make([]ticker, len(old), len(old)+1)
+	s := c.pick()
+	return s, s.add(st)
+}
+
+// add registers a stream on the shard and returns a function that removes it; calling
+// that function again does nothing. Removal waits for nothing: a stream must tolerate
+// one more tick after it (Session.tick checks closed under its lock) and close its
+// socket through the shard (closing).
+func (s *clockShard) add(st ticker) (remove func()) {
+	return addTo(&s.mu, &s.streams, st)
+}
+
+// addReceiver lets the shard read x's socket at every tick until remove is called;
+// as with add, a tick that had started may still read it, so x closes its socket
+// through closing.
+func (s *clockShard) addReceiver(x *Session) (remove func()) {
+	return addTo(&s.mu, &s.receivers, x)
+}
+
+// addTo adds v to the copy-on-write list at p (writers hold mu) and returns the
+// function that takes it out again, once.
+func addTo[T comparable](mu *sync.Mutex, p *atomic.Pointer[[]T], v T) (remove func()) {
+	mu.Lock()
+	old := *p.Load()
+	list := make([]T, len(old), len(old)+1)
 	copy(list, old)
-	list = append(list, st)
-	s.streams.Store(&list)
-	s.mu.Unlock()
+	list = append(list, v)
+	p.Store(&list)
+	mu.Unlock()
 	var once sync.Once
-	return s, func() {
+	return func() {
 		once.Do(func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			old := *s.streams.Load()
-			list := make([]ticker, 0, len(old))
+			mu.Lock()
+			defer mu.Unlock()
+			old := *p.Load()
+			list := make([]T, 0, len(old))
 			for _, o := range old {
-				if o != st {
+				if o != v {
 					list = append(list, o)
 				}
 			}
-			s.streams.Store(&list)
+			p.Store(&list)
 		})
 	}
 }
@@ -178,6 +234,7 @@ func (c *Clock) Close() {
 		s.flushMu.Lock()
 		s.tx.close()
 		s.tx = nil
+		s.rx.close() // kept: sessions still closing unregister from it
 		s.flushMu.Unlock()
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // Digits received from the caller. Three routes can bring a key press: RFC 4733
-// telephone-events (the receive goroutine's dtmf.Receiver), SIP INFO (InjectDigit, from
+// telephone-events (the RTP reader's dtmf.Receiver), SIP INFO (InjectDigit, from
 // the SIP layer's goroutine) and tones in the audio (the in-band dtmf.Detector on the
 // clock goroutine). Carriers and phones often use two at once, so every digit passes one
 // dtmf.Merger per session, under digitMu, and a press that arrives by two routes within

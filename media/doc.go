@@ -15,10 +15,16 @@
 //
 // # Who runs what
 //
-//   - The receive goroutine (one per session, recv.go) reads the RTP socket: parses,
-//     applies the symmetric RTP policy, pushes audio into the jitter buffer, turns
+//   - The RTP socket is read either by the session's clock shard or by a receive
+//     goroutine of its own (recv.go). Either way handlePacket parses, applies the
+//     symmetric RTP policy, pushes audio into the jitter buffer, turns
 //     telephone-events into digits, updates the RFC 3550 reception statistics, and
-//     hands multiplexed RTCP (RFC 5761) to the RTCP handler.
+//     hands multiplexed RTCP (RFC 5761) to the RTCP handler. On Linux the shard reads
+//     every socket at each tick, before the streams play out, through an io_uring
+//     (rxbatch_linux.go, Config.ReceiveBatching): the sockets are raw descriptors the
+//     netpoller never sees, arrival times are the kernel's (SO_TIMESTAMPNS), and the
+//     tick also does the housekeeping (lost digit ends, RTP timeout). Elsewhere, or
+//     with receive_batching off, the receive goroutine does all of that.
 //   - The RTCP goroutine (one per session, rtcp.go) reads the RTCP socket.
 //   - The engine's clock shards (clock.go, a few goroutines for all calls) tick every
 //     20 ms; a session's tick (send.go) emits each frame due, plays out one frame of
@@ -29,19 +35,20 @@
 //     the tick (txbatch_linux.go, Config.SendBatching); a session's socket is closed
 //     only between two ticks of its shard.
 //
-// Both session goroutines are owned by the session: Close closes the sockets and waits
+// The session goroutines are owned by the session: Close closes the sockets and waits
 // for them.
 //
 // Files: engine.go (Engine, Config, latch policy), session.go (the Session API),
 // send.go (the outgoing stream), recv.go (receive loop, symmetric RTP, RTP timeout),
 // playout.go (jitter buffer to sinks), sinks.go (Sink, StereoSink, VAD events),
 // digits.go (digit routes and merging), dtmfsend.go (SendDigits), rtcp.go (reports and
-// Quality), clock.go (the shared media clock), txbatch_linux.go (batched sends),
+// Quality), clock.go (the shared media clock), uring_linux.go (the io_uring both use),
+// txbatch_linux.go (batched sends), rxbatch_linux.go (batched receives),
 // ports.go (port allocator), clip.go (Sources), metrics.go and hostmetrics.go
 // (Prometheus series).
 //
 // The packet paths (Session.tick on the clock goroutine, Session.handlePacket on the
-// receive goroutine, RTCP reports) allocate nothing in steady state and share no lock
+// shard or the receive goroutine, RTCP reports) allocate nothing in steady state and share no lock
 // between calls; bench_test.go proves it with b.ReportAllocs for PCMU, G.722 and Opus,
 // and TestPacketPathsDoNotAllocate keeps it proven in every test run.
 //

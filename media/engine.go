@@ -65,6 +65,16 @@ const (
 	SendBatchingOff = "off"
 )
 
+// Receive batching policies (Config.ReceiveBatching).
+const (
+	// ReceiveBatchingAuto lets the media clock read every call's RTP socket once per
+	// tick through io_uring where the kernel allows it (the self-test at start proves
+	// non-blocking reads and arrival timestamps), else a goroutine per call reads.
+	ReceiveBatchingAuto = "auto"
+	// ReceiveBatchingOff reads each call's RTP socket with a goroutine of its own.
+	ReceiveBatchingOff = "off"
+)
+
 // Latch says when a session may redirect its outgoing RTP to the source its caller's
 // packets really come from (symmetric RTP, for callers behind NAT).
 type Latch int
@@ -130,6 +140,11 @@ type Config struct {
 	// default) or SendBatchingOff. Half of the engine's CPU at capacity was one
 	// system call per outgoing packet (bench/PROFILE.md).
 	SendBatching string
+	// ReceiveBatching says how incoming RTP is read: ReceiveBatchingAuto (the
+	// default) or ReceiveBatchingOff. A receive goroutine per call costs a system call
+	// and a wake-up per packet, the largest share of the engine's CPU once sends were
+	// batched (bench/PROFILE.md).
+	ReceiveBatching string
 }
 
 // JitterConfig is the jitter buffer part of Config. The buffer adapts its delay between
@@ -199,6 +214,11 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("media: unknown send batching policy %q (want auto or off)", c.SendBatching))
 	}
+	switch c.ReceiveBatching {
+	case "", ReceiveBatchingAuto, ReceiveBatchingOff:
+	default:
+		errs = append(errs, fmt.Errorf("media: unknown receive batching policy %q (want auto or off)", c.ReceiveBatching))
+	}
 	return errors.Join(errs...)
 }
 
@@ -227,6 +247,7 @@ func (c *Config) setDefaults() {
 	c.DTMFMergeWindow = cmp.Or(c.DTMFMergeWindow, DefaultDTMFMergeWindow)
 	c.RTCPInterval = cmp.Or(c.RTCPInterval, DefaultRTCPInterval)
 	c.SendBatching = cmp.Or(c.SendBatching, SendBatchingAuto)
+	c.ReceiveBatching = cmp.Or(c.ReceiveBatching, ReceiveBatchingAuto)
 }
 
 // Engine owns what every call's media shares: the RTP and RTCP port range, the media
@@ -241,6 +262,9 @@ type Engine struct {
 	epoch   time.Time // monotonic origin of the sessions' atomic timestamps
 	slack   time.Duration
 	manual  bool // tests: the clock has no goroutines, the test calls tick itself
+	// manualReads: a manual-clock test wants the shards to read the sockets too
+	// (withBatchedReceive); other manual tests keep a receive goroutine per session.
+	manualReads bool
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -261,6 +285,10 @@ func WithRegistry(reg prometheus.Registerer) Option {
 // withManualClock builds the engine's clock without goroutines: a test drives the
 // sessions with tick(now) and gets exact, repeatable packet timing.
 func withManualClock() Option { return func(e *Engine) { e.manual = true } }
+
+// withBatchedReceive lets a manual-clock engine's shards read the RTP sockets (at
+// shard ticks) as a real clock's do.
+func withBatchedReceive() Option { return func(e *Engine) { e.manualReads = true } }
 
 // NewEngine validates cfg, prepares the port range and starts the media clock.
 func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
@@ -296,6 +324,17 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 			e.log.Info("RTP sending is not batched: one system call per packet", "reason", err)
 		} else {
 			m.sendBatching.Set(1)
+		}
+	}
+	if cfg.ReceiveBatching == ReceiveBatchingAuto && (!e.manual || e.manualReads) {
+		err := e.clock.batchReceives(m, func(err error) {
+			m.receiveBatching.Set(0)
+			e.log.Error("batched RTP receiving failed: the clock reads each socket with one system call from now on", "error", err)
+		})
+		if err != nil {
+			e.log.Info("RTP receiving is not batched: a receive goroutine per call", "reason", err)
+		} else {
+			m.receiveBatching.Set(1)
 		}
 	}
 	if !e.manual {
@@ -340,21 +379,47 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 	if log == nil {
 		log = e.log
 	}
-	port, conn, err := e.bind(e.ports.Acquire, e.ports.Release, "RTP")
+	var (
+		port    int
+		conn    *net.UDPConn
+		raw     *rawUDP
+		closeRT func() error
+		err     error
+	)
+	if e.clock.reads() {
+		port, raw, err = bindPort(e.ports.Acquire, e.ports.Release, "RTP", e.listenRaw)
+		closeRT = func() error { return raw.Close() }
+	} else {
+		port, conn, err = bindPort(e.ports.Acquire, e.ports.Release, "RTP", e.listen)
+		closeRT = func() error { return conn.Close() }
+	}
 	if err != nil {
 		return nil, err
 	}
-	rtcpPort, rtcpConn, err := e.bind(e.ports.AcquireRTCP, e.ports.ReleaseRTCP, "RTCP")
+	rtcpPort, rtcpConn, err := bindPort(e.ports.AcquireRTCP, e.ports.ReleaseRTCP, "RTCP", e.listen)
 	if err != nil {
-		conn.Close()
+		closeRT()
 		e.ports.Release(port)
 		return nil, err
 	}
 	s := newSession(e, conn, port, rtcpConn, rtcpPort, log)
+	if raw != nil {
+		if err := s.attachRaw(raw); err != nil {
+			closeRT()
+			rtcpConn.Close()
+			e.ports.Release(port)
+			e.ports.ReleaseRTCP(rtcpPort)
+			return nil, err
+		}
+	}
 	e.mu.Lock()
 	if e.closed { // Close ran while we were binding: it cannot see this session
 		e.mu.Unlock()
-		conn.Close()
+		if raw != nil {
+			s.shard.rx.unregister(s)
+			closeRT = func() error { return s.shard.closing(raw.Close) }
+		}
+		closeRT()
 		rtcpConn.Close()
 		e.ports.Release(port)
 		e.ports.ReleaseRTCP(rtcpPort)
@@ -367,24 +432,30 @@ func (e *Engine) NewSession(log *slog.Logger) (*Session, error) {
 	return s, nil
 }
 
-// bind takes a port from the allocator and binds it, skipping ports another program
-// holds (they rest in quarantine) a few times before giving up.
-func (e *Engine) bind(acquire func() (int, error), release func(int), what string) (int, *net.UDPConn, error) {
+// bindPort takes a port from the allocator and binds it with listen, skipping ports
+// another program holds (they rest in quarantine) a few times before giving up.
+func bindPort[T any](acquire func() (int, error), release func(int), what string, listen func(int) (T, error)) (int, T, error) {
+	var zero T
 	for attempts := 0; ; attempts++ {
 		port, err := acquire()
 		if err != nil {
-			return 0, nil, err
+			return 0, zero, err
 		}
-		conn, err := e.listen(port)
+		sock, err := listen(port)
 		if err == nil {
-			return port, conn, nil
+			return port, sock, nil
 		}
 		release(port)
 		if attempts < 16 && errors.Is(err, syscall.EADDRINUSE) {
 			continue // another program holds it: it rests in quarantine, try the next
 		}
-		return 0, nil, fmt.Errorf("media: bind %s port %d: %w", what, port, err)
+		return 0, zero, fmt.Errorf("media: bind %s port %d: %w", what, port, err)
 	}
+}
+
+// listenRaw binds an RTP socket the clock shards read (rxbatch_linux.go).
+func (e *Engine) listenRaw(port int) (*rawUDP, error) {
+	return listenRaw(e.cfg.BindIP, port, e.cfg.SocketBuffer)
 }
 
 func (e *Engine) listen(port int) (*net.UDPConn, error) {

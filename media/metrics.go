@@ -42,6 +42,8 @@ type Metrics struct {
 	sessions        prometheus.Gauge
 	sendBatching    prometheus.Gauge   // 1 while outgoing RTP leaves in io_uring batches
 	sendBatches     prometheus.Counter // io_uring submissions of outgoing RTP
+	receiveBatching prometheus.Gauge   // 1 while the clock shards read the RTP sockets
+	receiveBatches  prometheus.Counter // io_uring submissions of RTP reads
 
 	// Digits by route: reported, and suppressed as duplicates of another route's.
 	dtmfRFC4733, dtmfInfo, dtmfInband    prometheus.Counter
@@ -151,6 +153,12 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 		}),
 		sendBatches: counter("hotline_rtp_send_batches_total",
 			"io_uring submissions that sent a clock tick's RTP packets (rtp.send_batching); hotline_rtp_packets_sent_total over this is the packets per system call."),
+		receiveBatching: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hotline_rtp_receive_batching",
+			Help: "1 while the media clock reads every call's RTP socket once per tick through io_uring (rtp.receive_batching); 0: a receive goroutine per call (or, after the ring failed, one system call per read).",
+		}),
+		receiveBatches: counter("hotline_rtp_receive_batches_total",
+			"io_uring submissions that read the calls' RTP sockets (rtp.receive_batching); hotline_rtp_packets_received_total over this is the packets per system call."),
 		jitter: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hotline_rtp_jitter_seconds",
 			Help:    "Interarrival jitter of the caller's RTP (RFC 3550 A.8) at the end of each call that received audio.",
@@ -169,7 +177,7 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 	}
 	cs := []prometheus.Collector{m.packetsReceived, m.packetsSent, m.bytesReceived, m.bytesSent,
 		garbage, dtmf, dups, sent, rtcpBad, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks,
-		m.latches, m.sessions, m.sendBatching, m.sendBatches, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
+		m.latches, m.sessions, m.sendBatching, m.sendBatches, m.receiveBatching, m.receiveBatches, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
 		m.latePackets, m.vadDropped, m.rtcpReceived, m.rtcpSent, m.rtcpSendErrors, m.jitter,
 		m.mos, m.rtt, NewUDPErrorsCollector("")}
 	srtpErrors, srtpChildren := newSRTPCounters()

@@ -13,7 +13,8 @@ import (
 
 // Playout: the caller's audio, from the jitter buffer to the detectors and sinks.
 //
-// The receive goroutine Pushes each audio packet into the jitter buffer. The clock tick
+// The RTP socket's reader (the clock shard or the receive goroutine, recv.go) Pushes
+// each audio packet into the jitter buffer. The clock tick
 // that emits our outgoing frame also plays out one frame of the caller's: it Pops what
 // is due, decodes it (or conceals a loss: Opus FEC from the next packet or the Opus
 // decoder's PLC, G.711 Appendix I for G.711 and G.722), and hands the PCM, at the codec's
@@ -30,8 +31,8 @@ import (
 // silence, before plain zeros take over and cost nothing.
 const opusCNGLimit = 400 * time.Millisecond
 
-// playout is the per-codec receive state. jb is shared with the receive goroutine (it
-// has its own lock); everything else belongs to the clock goroutine, under sendMu.
+// playout is the per-codec receive state. jb is shared with the RTP socket's reader
+// (it has its own lock); everything else belongs to the clock goroutine, under sendMu.
 type playout struct {
 	codec   codec.Codec
 	rate    int

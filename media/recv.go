@@ -29,7 +29,7 @@ const (
 // receiveBuffer holds any datagram an Ethernet path delivers unfragmented.
 const receiveBuffer = 2048
 
-// rxState is what the RTP receive goroutine owns: its telephone-event receiver and the
+// rxState is what the RTP socket's reader (receive goroutine or clock shard) owns: its telephone-event receiver and the
 // Compound that multiplexed RTCP (RFC 5761) is parsed into. Tests and benchmarks make
 // their own and call handlePacket directly.
 type rxState struct {
@@ -48,11 +48,39 @@ type reader interface {
 	read(next time.Time) error
 }
 
-// startReceiving starts the two socket readers; Close closes the sockets and waits for
-// both (recvDone, rtcpDone).
+// startReceiving starts the socket readers: the RTCP socket's goroutine and, unless the
+// clock shard reads the RTP socket (raw), the RTP socket's. Close closes the sockets and
+// waits for both (recvDone, rtcpDone).
 func (s *Session) startReceiving() {
-	go s.receive()
+	if s.raw != nil {
+		s.removeReceiver = s.shard.addReceiver(s)
+	} else {
+		go s.receive()
+	}
 	go s.receiveRTCP()
+}
+
+// attachRaw makes raw the session's RTP socket, read by a clock shard from now on
+// (startReceiving adds the session to the shard's housekeeping too).
+func (s *Session) attachRaw(raw *rawUDP) error {
+	s.raw = raw
+	s.rxs = newRxSlot(raw.fd, time.Now())
+	s.shard = s.eng.clock.pick()
+	s.direct.initRaw(raw)
+	if s.eng.clock.batched() {
+		s.txSlot.initRaw(raw)
+	}
+	return s.shard.rx.register(s)
+}
+
+// writeTo sends one packet from the RTP socket outside any batch. The caller holds
+// sendMu (a raw socket's one direct header is shared by RTP and multiplexed RTCP).
+func (s *Session) writeTo(pkt []byte, dst netip.AddrPort) error {
+	if s.raw != nil {
+		return s.direct.send(pkt, dst)
+	}
+	_, err := s.conn.WriteToUDPAddrPort(pkt, dst)
+	return err
 }
 
 // receive is the session's only reader of the RTP socket. Its reader allocates its
@@ -187,8 +215,8 @@ func (s *Session) garbage(reason prometheus.Counter) {
 }
 
 // acceptSource applies the symmetric RTP policy (RFC 4961) to a packet's source address
-// and latches the outgoing stream to it when the policy allows. Only the receive
-// goroutine calls it, so it is the only writer of s.latched.
+// and latches the outgoing stream to it when the policy allows. Only the RTP
+// socket's one reader calls it, so it is the only writer of s.latched.
 func (s *Session) acceptSource(p *sessionParams, from netip.AddrPort) bool {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	l := s.latched.Load()

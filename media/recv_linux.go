@@ -11,15 +11,15 @@ import (
 	"unsafe"
 )
 
-// rxBatch is how many datagrams one recvmmsg may return: one per wake-up in steady
+// mmsgBatch is how many datagrams one recvmmsg may return: one per wake-up in steady
 // state (a call's packets come 20 ms apart), more when the reader was held up.
-const rxBatch = 4
+const mmsgBatch = 4
 
 // mmsgReader is the Linux receive loop's reader: recvmmsg inside a syscall.RawConn
 // read callback, on the non-blocking socket the Go runtime polls. It saves a system
 // call per packet over net.UDPConn.ReadFromUDPAddrPort, which after every datagram
 // reads again until EAGAIN before it parks: the callback hands the datagrams to
-// handlePacket itself and, when recvmmsg returned fewer than rxBatch (the queue was
+// handlePacket itself and, when recvmmsg returned fewer than mmsgBatch (the queue was
 // empty), returns false at once so the runtime parks the goroutine without that
 // extra read. No packet can be missed: RawConn.Read arms the poller once and then
 // waits on it only between calls of the callback, and a datagram that arrives after
@@ -34,10 +34,10 @@ type mmsgReader struct {
 	fn   func(fd uintptr) bool
 	err  syscall.Errno
 
-	msgs  [rxBatch]mmsghdr
-	iov   [rxBatch]syscall.Iovec
-	names [rxBatch]syscall.RawSockaddrInet6
-	buf   [rxBatch][receiveBuffer]byte
+	msgs  [mmsgBatch]mmsghdr
+	iov   [mmsgBatch]syscall.Iovec
+	names [mmsgBatch]syscall.RawSockaddrInet6
+	buf   [mmsgBatch][receiveBuffer]byte
 }
 
 // mmsghdr is struct mmsghdr of recvmmsg(2): a message header and the length the
@@ -54,7 +54,7 @@ func newReader(s *Session, st *rxState) (reader, error) {
 		return nil, err
 	}
 	r := &mmsgReader{s: s, st: st, rc: rc}
-	for i := range rxBatch {
+	for i := range mmsgBatch {
 		r.iov[i].Base = &r.buf[i][0]
 		r.iov[i].SetLen(receiveBuffer)
 		h := &r.msgs[i].hdr
@@ -85,12 +85,12 @@ func (r *mmsgReader) read(next time.Time) error {
 // readable (or the deadline passes), true returns from read.
 func (r *mmsgReader) recv(fd uintptr) bool {
 	for {
-		for i := range rxBatch {
+		for i := range mmsgBatch {
 			r.msgs[i].hdr.Namelen = syscall.SizeofSockaddrInet6
 			r.msgs[i].hdr.Flags = 0
 			r.msgs[i].len = 0
 		}
-		n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), rxBatch,
+		n, _, e := syscall.Syscall6(syscall.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&r.msgs[0])), mmsgBatch,
 			syscall.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
@@ -109,7 +109,7 @@ func (r *mmsgReader) recv(fd uintptr) bool {
 		if !now.Before(r.next) {
 			return true // housekeeping is due
 		}
-		if n < rxBatch {
+		if n < mmsgBatch {
 			return false // the queue was empty: park without another read
 		}
 	}

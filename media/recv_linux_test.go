@@ -11,66 +11,84 @@ import (
 )
 
 // BenchmarkReceivePaced is the receive path as calls see it: each of 200 sessions gets
-// one datagram per round and the round waits until every receive goroutine has parked
-// again, so every packet must wake its reader, as at 50 packets a second per call. One
-// op is one round; cpu-ns/pkt is the process's CPU time (user and system, the sending
-// peer included, which is the same before and after a change of the receive loop) per
-// packet: what a call's received packet costs the engine.
+// one datagram per round, as at 50 packets a second per call. "goroutine": each
+// session's receive goroutine reads its socket, and the round waits until every one
+// has parked again, so every packet must wake its reader; "batched": the clock shard
+// reads all the sockets in one tick (rxbatch_linux.go). One op is one round;
+// cpu-ns/pkt is the process's CPU time (user and system, the sending peer included,
+// which is the same in both) per packet: what a call's received packet costs the
+// engine.
+//
+//	go test ./media -run '^$' -bench ReceivePaced -benchtime 300x
 func BenchmarkReceivePaced(b *testing.B) {
 	const sessions = 200
-	// Ports of their own, above the tests' blocks: 200 sessions need 400.
-	e, _ := newTestEngine(b, Config{PortMin: 50000, PortMax: 51998}, withManualClock())
-	pr := newPeer(b, "127.0.0.1")
-	ss := make([]*Session, sessions)
-	for i := range ss {
-		s, err := e.NewSession(nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer s.Close()
-		if err := s.Configure(pcmu(pr.addr)); err != nil {
-			b.Fatal(err)
-		}
-		ss[i] = s
-	}
-	pkt := buildRTP(rtp.Header{PayloadType: 0, SSRC: 7}, silentFrame)
-	var before, after syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
-		b.Fatal(err)
-	}
-	var rounds uint64
-	b.ReportAllocs()
-	for b.Loop() {
-		rounds++
-		pkt[2], pkt[3] = byte(rounds>>8), byte(rounds)
-		for _, s := range ss {
-			if _, err := pr.conn.WriteToUDPAddrPort(pkt, s.LocalAddr()); err != nil {
+	for _, mode := range []string{"goroutine", "batched"} {
+		b.Run(mode, func(b *testing.B) {
+			opts := []Option{withManualClock()}
+			if mode == "batched" {
+				opts = append(opts, withBatchedReceive())
+			}
+			// Ports of their own, above the tests' blocks: 200 sessions need 400.
+			e, _ := newTestEngine(b, Config{PortMin: 50000, PortMax: 51998, ClockShards: 1}, opts...)
+			if e.clock.reads() != (mode == "batched") {
+				b.Fatalf("the clock reads the sockets: %v", e.clock.reads())
+			}
+			pr := newPeer(b, "127.0.0.1")
+			ss := make([]*Session, sessions)
+			for i := range ss {
+				s, err := e.NewSession(nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				if err := s.Configure(pcmu(pr.addr)); err != nil {
+					b.Fatal(err)
+				}
+				ss[i] = s
+			}
+			pkt := buildRTP(rtp.Header{PayloadType: 0, SSRC: 7}, silentFrame)
+			var before, after syscall.Rusage
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &before); err != nil {
 				b.Fatal(err)
 			}
-		}
-		for i := 0; ; i++ {
-			done := 0
-			for _, s := range ss {
-				if s.stats.recv.Load()+s.stats.garbage.Load() >= rounds {
-					done++
+			var rounds uint64
+			b.ReportAllocs()
+			for b.Loop() {
+				rounds++
+				pkt[2], pkt[3] = byte(rounds>>8), byte(rounds)
+				for _, s := range ss {
+					if _, err := pr.conn.WriteToUDPAddrPort(pkt, s.LocalAddr()); err != nil {
+						b.Fatal(err)
+					}
 				}
+				if mode == "batched" {
+					ss[0].shard.tick(time.Now())
+				}
+				for i := 0; ; i++ {
+					done := 0
+					for _, s := range ss {
+						if s.stats.recv.Load()+s.stats.garbage.Load() >= rounds {
+							done++
+						}
+					}
+					if done == sessions {
+						break
+					}
+					if i == 100000 {
+						b.Fatalf("round %d: %d of %d sessions received their packet", rounds, done, sessions)
+					}
+					time.Sleep(20 * time.Microsecond)
+				}
+				time.Sleep(time.Millisecond) // every reader parks again before the next round
 			}
-			if done == sessions {
-				break
+			b.StopTimer()
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
+				b.Fatal(err)
 			}
-			if i == 100000 {
-				b.Fatalf("round %d: %d of %d sessions received their packet", rounds, done, sessions)
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
-		time.Sleep(time.Millisecond) // every reader parks again before the next round
+			cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(rounds*sessions), "cpu-ns/pkt")
+		})
 	}
-	b.StopTimer()
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &after); err != nil {
-		b.Fatal(err)
-	}
-	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(rounds*sessions), "cpu-ns/pkt")
 }
 
 // TestReceiveLoopBurstsAndAllocations sends bursts larger than one recvmmsg batch and
@@ -106,10 +124,10 @@ func TestReceiveLoopBurstsAndAllocations(t *testing.T) {
 			time.Sleep(100 * time.Microsecond)
 		}
 	}
-	send(3 * rxBatch)   // full batches, then a partial one
-	send(1)             // the loop parked after a partial batch: one packet must wake it
-	send(rxBatch - 1)   // a partial batch
-	send(2*rxBatch + 1) // and full ones again
+	send(3 * mmsgBatch)   // full batches, then a partial one
+	send(1)               // the loop parked after a partial batch: one packet must wake it
+	send(mmsgBatch - 1)   // a partial batch
+	send(2*mmsgBatch + 1) // and full ones again
 	if got := s.Stats().Garbage; got != 0 {
 		t.Errorf("%d datagrams counted as garbage", got)
 	}

@@ -173,19 +173,20 @@ func (s *Session) sendReport(p *sessionParams, now time.Time, bye bool) {
 		m.rtcpSent.Inc()
 		return
 	}
-	conn, dst := s.rtcpConn, p.rtcpRemote
-	switch {
-	case p.RTCPMux:
-		conn, dst = s.conn, p.Remote
+	if p.RTCPMux {
+		dst := p.Remote
 		if l := s.latched.Load(); l != nil && l.gen == p.gen {
 			dst = l.addr
 		}
-	default:
+		err = s.writeTo(s.rtcpBuf[:n], dst)
+	} else {
+		dst := p.rtcpRemote
 		if l := s.rtcpLatched.Load(); l != nil && l.gen == p.gen {
 			dst = l.addr
 		}
+		_, err = s.rtcpConn.WriteToUDPAddrPort(s.rtcpBuf[:n], dst)
 	}
-	if _, err := conn.WriteToUDPAddrPort(s.rtcpBuf[:n], dst); err != nil {
+	if err != nil {
 		m.rtcpSendErrors.Inc()
 		return
 	}

@@ -170,7 +170,7 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 	case s.batch.queue(&s.txSlot, s.pkt[:size], s.target(p)):
 		// sent at the end of the tick; a refusal is counted there
 	default:
-		_, err = s.conn.WriteToUDPAddrPort(s.pkt[:size], s.target(p))
+		err = s.writeTo(s.pkt[:size], s.target(p))
 	}
 	if err != nil {
 		m.sendErrors.Inc()

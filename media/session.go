@@ -162,9 +162,15 @@ type Session struct {
 	log       *slog.Logger
 	tp        *transportRx // a transport session's carrier (transport.go); nil: sockets
 
+	// raw is the RTP socket when the clock shard reads it (rxbatch_linux.go; conn is
+	// nil then): rxs is the shard's state for it and removeReceiver stops the reads.
+	raw            *rawUDP
+	rxs            *rxSlot
+	removeReceiver func()
+
 	cfgMu       sync.Mutex // serialises Configure
 	params      atomic.Pointer[sessionParams]
-	latched     atomic.Pointer[latch] // written by the receive goroutine only
+	latched     atomic.Pointer[latch] // written by the RTP socket's reader only
 	rtcpLatched atomic.Pointer[latch] // written by the RTCP goroutine only
 	closed      atomic.Bool
 
@@ -173,9 +179,10 @@ type Session struct {
 	sendMu          sync.Mutex
 	player          *playback
 	removeFromClock func()
-	shard           *clockShard // the clock shard that ticks us, from Start
+	shard           *clockShard // the clock shard that ticks us, from Start (a raw socket's from NewSession)
 	batch           *txBatch    // the shard's batch during a clock tick, else nil
 	txSlot          txSlot      // this socket's entry in a batch
+	direct          txSlot      // a raw socket's packets sent outside a batch (sendMu)
 	frame           []int16
 	pkt             []byte
 	seq             uint16
@@ -194,7 +201,7 @@ type Session struct {
 	vad             *vad.Detector
 	vadRate         int
 
-	// statsMu guards rx: the receive goroutine updates it per packet, the clock reads
+	// statsMu guards rx: the RTP socket's reader updates it per packet, the clock reads
 	// it for a report every few seconds.
 	statsMu sync.Mutex
 	rx      rtcp.ReceiverStats
@@ -436,6 +443,10 @@ func (s *Session) Start() {
 	s.started.Store(now)
 	s.armed.Store(now)
 	s.nextDue = time.Time{}
+	if s.shard != nil { // it already reads our socket
+		s.removeFromClock = s.shard.add(s)
+		return
+	}
 	s.shard, s.removeFromClock = s.eng.clock.add(s)
 }
 
@@ -530,7 +541,16 @@ func (s *Session) Close() error {
 		shard := s.shard
 		s.sendMu.Unlock()
 
-		if s.tp == nil {
+		switch {
+		case s.raw != nil:
+			// After removal a tick that had started may still read the socket: it is
+			// closed under the shard's flush lock, after that tick.
+			s.removeReceiver()
+			shard.rx.unregister(s)
+			shard.closing(s.raw.Close)
+			close(s.recvDone)
+			s.rtcpConn.Close()
+		case s.tp == nil:
 			if shard != nil {
 				shard.closing(s.conn.Close) // the shard may hold a packet for the socket
 			} else {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -34,148 +33,43 @@ import (
 // its socket only while holding its shard's flush lock (Session.Close): no entry can
 // point at a descriptor that was closed or reused.
 
-const (
-	sysIOURingSetup = 425
-	sysIOURingEnter = 426
-
-	ioringOpSendmsg      = 9
-	ioringEnterGetEvents = 1
-	ioringSetupSubmitAll = 1 << 7
-	ioringOffSQRing      = 0
-	ioringOffCQRing      = 0x8000000
-	ioringOffSQEs        = 0x10000000
-
-	// txRingEntries is the most packets one io_uring_enter sends; a shard with more
-	// calls flushes several times per tick.
-	txRingEntries = 1024
-	// maxTransient is how many transient io_uring_enter errors (EINTR, EAGAIN, EBUSY)
-	// one flush retries before it gives the ring up: the clock goroutine must not spin.
-	maxTransient = 100
-	// txSendFlags: never wait for a full socket buffer (the packet is dropped and
-	// counted), never raise SIGPIPE.
-	txSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
-)
-
-// ioURingParams is struct io_uring_params.
-type ioURingParams struct {
-	sqEntries, cqEntries, flags, sqThreadCPU, sqThreadIdle, features, wqFD uint32
-	resv                                                                   [3]uint32
-	sqOff                                                                  struct {
-		head, tail, ringMask, ringEntries, flags, dropped, array, resv1 uint32
-		userAddr                                                        uint64
-	}
-	cqOff struct {
-		head, tail, ringMask, ringEntries, overflow, cqes, flags, resv1 uint32
-		userAddr                                                        uint64
-	}
-}
-
-// ioURingSQE is struct io_uring_sqe (64 bytes), with the fields a SENDMSG uses.
-type ioURingSQE struct {
-	opcode   uint8
-	flags    uint8
-	ioprio   uint16
-	fd       int32
-	off      uint64
-	addr     uint64 // the struct msghdr
-	len      uint32
-	msgFlags uint32
-	userData uint64 // the index of the packet in txBatch.queued
-	_        [3]uint64
-}
-
-// ioURingCQE is struct io_uring_cqe.
-type ioURingCQE struct {
-	userData uint64
-	res      int32
-	flags    uint32
-}
+// txSendFlags: never wait for a full socket buffer (the packet is dropped and
+// counted), never raise SIGPIPE.
+const txSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 
 // txBatch is one clock shard's io_uring: the packets its tick queued, sent by flush.
 // Only the shard's goroutine uses it (tests: the goroutine that ticks).
 type txBatch struct {
-	fd     int
-	sqMem  []byte
-	cqMem  []byte
-	sqeMem []byte
-
-	sqTail, sqMask *uint32
-	sqArray        []uint32
-	sqes           []ioURingSQE
-	cqHead, cqTail *uint32
-	cqMask         uint32
-	cqes           []ioURingCQE
-
-	queued []*txSlot // the packets of this flush, by entry index
-	broken bool      // io_uring_enter failed: every packet goes by sendmsg from now on
-	m      *Metrics
-	onFail func(error) // told once when the ring breaks
+	uring
+	queued   []*txSlot // the packets of this flush, by entry index
+	broken   bool      // io_uring_enter failed: every packet goes by sendmsg from now on
+	m        *Metrics
+	onFail   func(error) // told once when the ring breaks
+	complete func(c *ioURingCQE)
+	failed   int // refused sends of the current flush, counted by complete
 }
 
 // newTxBatch sets up a ring and proves it can send a datagram (a kernel without
 // io_uring, a seccomp profile that forbids it, or an old kernel without SENDMSG fails
 // here, and the engine sends one system call per packet instead).
 func newTxBatch(m *Metrics, onFail func(error)) (*txBatch, error) {
-	return newTxBatchSize(m, onFail, txRingEntries)
+	return newTxBatchSize(m, onFail, ringEntries)
 }
 
 // newTxBatchSize is newTxBatch with a ring of the given size (a power of two), for
 // tests that fill it.
 func newTxBatchSize(m *Metrics, onFail func(error), entries uint32) (*txBatch, error) {
-	b, err := setupRing(entries)
-	if err != nil {
+	b := &txBatch{}
+	if err := b.setup(entries); err != nil {
 		return nil, err
 	}
+	b.queued = make([]*txSlot, 0, b.entries)
+	b.complete = b.completed
 	if err := b.selfTest(); err != nil {
 		b.close()
 		return nil, err
 	}
 	b.m, b.onFail = m, onFail
-	return b, nil
-}
-
-func setupRing(entries uint32) (*txBatch, error) {
-	var p ioURingParams
-	p.flags = ioringSetupSubmitAll
-	fd, _, errno := syscall.Syscall(sysIOURingSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
-	if errno == syscall.EINVAL { // before Linux 5.18: no IORING_SETUP_SUBMIT_ALL
-		p = ioURingParams{}
-		fd, _, errno = syscall.Syscall(sysIOURingSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
-	}
-	if errno != 0 {
-		return nil, fmt.Errorf("media: io_uring_setup: %w", errno)
-	}
-	b := &txBatch{fd: int(fd)}
-	mmap := func(off int64, size uint32) ([]byte, error) {
-		mem, err := syscall.Mmap(b.fd, off, int(size), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED|syscall.MAP_POPULATE)
-		if err != nil {
-			return nil, fmt.Errorf("media: mapping the io_uring: %w", err)
-		}
-		return mem, nil
-	}
-	var err error
-	if b.sqMem, err = mmap(ioringOffSQRing, p.sqOff.array+p.sqEntries*4); err != nil {
-		b.close()
-		return nil, err
-	}
-	if b.cqMem, err = mmap(ioringOffCQRing, p.cqOff.cqes+p.cqEntries*uint32(unsafe.Sizeof(ioURingCQE{}))); err != nil {
-		b.close()
-		return nil, err
-	}
-	if b.sqeMem, err = mmap(ioringOffSQEs, p.sqEntries*uint32(unsafe.Sizeof(ioURingSQE{}))); err != nil {
-		b.close()
-		return nil, err
-	}
-	sq, cq := unsafe.Pointer(&b.sqMem[0]), unsafe.Pointer(&b.cqMem[0])
-	b.sqTail = (*uint32)(unsafe.Add(sq, p.sqOff.tail))
-	b.sqMask = (*uint32)(unsafe.Add(sq, p.sqOff.ringMask))
-	b.sqArray = unsafe.Slice((*uint32)(unsafe.Add(sq, p.sqOff.array)), p.sqEntries)
-	b.sqes = unsafe.Slice((*ioURingSQE)(unsafe.Pointer(&b.sqeMem[0])), p.sqEntries)
-	b.cqHead = (*uint32)(unsafe.Add(cq, p.cqOff.head))
-	b.cqTail = (*uint32)(unsafe.Add(cq, p.cqOff.tail))
-	b.cqMask = *(*uint32)(unsafe.Add(cq, p.cqOff.ringMask))
-	b.cqes = unsafe.Slice((*ioURingCQE)(unsafe.Add(cq, p.cqOff.cqes)), p.cqEntries)
-	b.queued = make([]*txSlot, 0, p.sqEntries)
 	return b, nil
 }
 
@@ -261,11 +155,41 @@ func (t *txSlot) init(conn *net.UDPConn) error {
 		t.fd = -1
 		return fmt.Errorf("socket address %T", sa)
 	}
+	t.ready()
+	return nil
+}
+
+// initRaw binds the slot to a raw socket (rxbatch_linux.go).
+func (t *txSlot) initRaw(r *rawUDP) {
+	t.fd, t.family = r.fd, r.family
+	t.ready()
+}
+
+func (t *txSlot) ready() {
 	t.msg.Name = (*byte)(unsafe.Pointer(&t.name))
 	t.msg.Iov = &t.iov
 	t.msg.Iovlen = 1
 	t.ok = true
-	return nil
+}
+
+// send sends pkt to dst from the slot's socket now, with one sendmsg: a raw socket's
+// packets that do not go through a batch. The slot must not be in a batch.
+func (t *txSlot) send(pkt []byte, dst netip.AddrPort) error {
+	if !t.ok || len(pkt) == 0 || !t.setDest(dst) {
+		return fmt.Errorf("media: cannot send to %s from this socket", dst)
+	}
+	t.iov.Base = &pkt[0]
+	t.iov.SetLen(len(pkt))
+	for {
+		_, _, errno := syscall.Syscall(syscall.SYS_SENDMSG, uintptr(t.fd), uintptr(unsafe.Pointer(&t.msg)), txSendFlags)
+		switch errno {
+		case 0:
+			return nil
+		case syscall.EINTR:
+			continue
+		}
+		return errno
+	}
 }
 
 // setDest writes dst into the slot's address in the socket's family; false for an
@@ -301,7 +225,7 @@ func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
 	if b == nil || b.broken || !t.ok || len(pkt) == 0 {
 		return false
 	}
-	if t.queued || len(b.queued) == cap(b.queued) {
+	if t.queued || len(b.queued) == b.entries {
 		b.flush() // before the slot's address is rewritten
 		if b.broken {
 			return false
@@ -312,19 +236,14 @@ func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
 	}
 	t.iov.Base = &pkt[0]
 	t.iov.SetLen(len(pkt))
-	i := uint32(len(b.queued))
-	tail := atomic.LoadUint32(b.sqTail)
-	idx := tail & *b.sqMask
-	b.sqes[idx] = ioURingSQE{
+	b.push(ioURingSQE{
 		opcode:   ioringOpSendmsg,
 		fd:       int32(t.fd),
 		addr:     uint64(uintptr(unsafe.Pointer(&t.msg))),
 		len:      1,
 		msgFlags: txSendFlags,
-		userData: uint64(i),
-	}
-	b.sqArray[idx] = idx
-	atomic.StoreUint32(b.sqTail, tail+1)
+		userData: uint64(len(b.queued)),
+	})
 	t.queued = true
 	b.queued = append(b.queued, t)
 	return true
@@ -347,55 +266,46 @@ func (b *txBatch) flush() (failed int) {
 		return 0
 	}
 	n := len(b.queued)
-	submitted, completed, transient := 0, 0, 0
+	submitted, completed, retries := 0, 0, 0
+	b.failed = 0
 	for completed < n {
-		flags, wait := uintptr(0), 0
-		if submitted == n {
-			flags, wait = ioringEnterGetEvents, 1 // an entry went asynchronous: wait for it
-		}
-		r, _, errno := syscall.Syscall6(sysIOURingEnter, uintptr(b.fd), uintptr(n-submitted), uintptr(wait), flags, 0, 0)
+		// Once everything is submitted an entry went asynchronous: wait for it.
+		r, errno := b.enter(n-submitted, submitted == n)
 		if b.m != nil {
 			b.m.sendBatches.Inc()
 		}
 		switch {
-		case (errno == syscall.EINTR || errno == syscall.EAGAIN || errno == syscall.EBUSY) && transient < maxTransient:
-			// interrupted, or short of memory for a moment, or completions to reap
-			transient++
+		case transient(errno) && retries < maxTransient:
+			retries++
 		case errno != 0:
 			// The submitted entries may still complete into the ring; it is never
 			// read again, and closing it waits for them.
-			return failed + b.fail(fmt.Errorf("media: io_uring_enter: %w", errno), submitted)
+			return b.failed + b.fail(fmt.Errorf("media: io_uring_enter: %w", errno), submitted)
 		case r == 0 && submitted < n:
-			return failed + b.fail(errors.New("media: io_uring_enter took no entry"), submitted)
+			return b.failed + b.fail(errors.New("media: io_uring_enter took no entry"), submitted)
 		default:
-			submitted += int(r)
+			submitted += r
 		}
-		failed += b.reap(&completed)
+		completed += b.reap(b.complete)
 	}
 	b.queued = b.queued[:0]
-	return failed
+	return b.failed
 }
 
-// reap consumes the completion queue.
-func (b *txBatch) reap(completed *int) (failed int) {
-	head, tail := atomic.LoadUint32(b.cqHead), atomic.LoadUint32(b.cqTail)
-	for ; head != tail; head++ {
-		c := b.cqes[head&b.cqMask]
-		if int(c.userData) < len(b.queued) {
-			t := b.queued[c.userData]
-			t.queued = false
-			if c.res < 0 {
-				t.err = syscall.Errno(-c.res)
-				failed++
-				if b.m != nil {
-					b.m.sendErrors.Inc()
-				}
-			}
-		}
-		*completed++
+// completed accounts one send's completion.
+func (b *txBatch) completed(c *ioURingCQE) {
+	if int(c.userData) >= len(b.queued) {
+		return
 	}
-	atomic.StoreUint32(b.cqHead, head)
-	return failed
+	t := b.queued[c.userData]
+	t.queued = false
+	if c.res < 0 {
+		t.err = syscall.Errno(-c.res)
+		b.failed++
+		if b.m != nil {
+			b.m.sendErrors.Inc()
+		}
+	}
 }
 
 // fail breaks the batch, sends the packets the kernel had not taken yet with one
@@ -423,17 +333,7 @@ func (b *txBatch) fail(err error, submitted int) (failed int) {
 
 // close releases the ring. Only after the shard stopped ticking.
 func (b *txBatch) close() {
-	if b == nil {
-		return
-	}
-	for _, mem := range [][]byte{b.sqeMem, b.cqMem, b.sqMem} {
-		if mem != nil {
-			syscall.Munmap(mem)
-		}
-	}
-	b.sqeMem, b.cqMem, b.sqMem = nil, nil, nil
-	if b.fd >= 0 {
-		syscall.Close(b.fd)
-		b.fd = -1
+	if b != nil {
+		b.uring.close()
 	}
 }

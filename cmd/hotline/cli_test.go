@@ -175,6 +175,7 @@ rtp:
   symmetric: auto
   codecs: [opus, G722, PCMU, PCMA]
   send_batching: auto
+  receive_batching: auto
 flows:
   dir: %[5]s
   default: wait
@@ -269,8 +270,8 @@ log:
 		},
 		{
 			name: "bad_values",
-			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n  send_batching: sometimes\n",
-			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max", "rtp.send_batching"},
+			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n  send_batching: sometimes\n  receive_batching: never\n",
+			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max", "rtp.send_batching", "rtp.receive_batching"},
 		},
 		{
 			name: "bad_duration",

@@ -229,6 +229,12 @@ type RTPConfig struct {
 	// engine's CPU at capacity was one system call per packet, bench/PROFILE.md);
 	// off sends one system call per packet. Default: auto.
 	SendBatching string `yaml:"send_batching"`
+	// ReceiveBatching is how incoming RTP is read: auto lets the media clock read
+	// every call's socket once per tick through io_uring where the kernel allows it
+	// (a receive goroutine per call costs a system call and a wake-up per packet,
+	// the largest share of the engine's CPU once sends were batched); off gives each
+	// call a receive goroutine. Default: auto.
+	ReceiveBatching string `yaml:"receive_batching"`
 }
 
 // codecs resolves rtp.codecs.
@@ -295,7 +301,7 @@ func DefaultConfig() Config {
 			// Kamailio): the flood guard never bans it.
 			Guard: guard.Config{Exempt: []string{"127.0.0.0/8", "::1"}}},
 		HTTP:    HTTPConfig{Listen: defaultHTTPListen},
-		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto", SendBatching: media.SendBatchingAuto},
+		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto", SendBatching: media.SendBatchingAuto, ReceiveBatching: media.ReceiveBatchingAuto},
 		Flows:   FlowsConfig{Default: defaultFlow},
 		TTS:     TTSConfig{Speed: 160},
 		Log:     LogConfig{Level: "info", Format: "text"},
@@ -389,6 +395,11 @@ func (c *Config) Validate() error {
 	case "", media.SendBatchingAuto, media.SendBatchingOff:
 	default:
 		bad("rtp.send_batching: %q (want auto or off)", c.RTP.SendBatching)
+	}
+	switch c.RTP.ReceiveBatching {
+	case "", media.ReceiveBatchingAuto, media.ReceiveBatchingOff:
+	default:
+		bad("rtp.receive_batching: %q (want auto or off)", c.RTP.ReceiveBatching)
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)

@@ -251,12 +251,13 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 
 	latch, _ := media.ParseLatch(cfg.RTP.Symmetric)
 	mcfg := media.Config{
-		BindIP:       netip.MustParseAddr(cfg.RTP.BindAddress),
-		PortMin:      cfg.RTP.PortMin,
-		PortMax:      cfg.RTP.PortMax,
-		SocketBuffer: cfg.RTP.SocketBuffer,
-		Latch:        latch,
-		SendBatching: cfg.RTP.SendBatching,
+		BindIP:          netip.MustParseAddr(cfg.RTP.BindAddress),
+		PortMin:         cfg.RTP.PortMin,
+		PortMax:         cfg.RTP.PortMax,
+		SocketBuffer:    cfg.RTP.SocketBuffer,
+		Latch:           latch,
+		SendBatching:    cfg.RTP.SendBatching,
+		ReceiveBatching: cfg.RTP.ReceiveBatching,
 	}
 	if cfg.RTP.Timeout != nil {
 		mcfg.Timeout = cfg.RTP.Timeout.Duration

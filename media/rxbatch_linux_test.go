@@ -1,0 +1,260 @@
+//go:build linux
+
+package media
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hotline-ivr/hotline/media/rtp"
+)
+
+// batchedReceivers opens n sessions on a one-shard manual-clock engine whose shard
+// reads their sockets, each configured towards a peer of its own.
+func batchedReceivers(t testing.TB, n int, cfg Config) ([]*Session, []*peer) {
+	t.Helper()
+	cfg.ClockShards = 1
+	e, _ := newTestEngine(t, cfg, withManualClock(), withBatchedReceive())
+	if !e.clock.reads() {
+		t.Fatal("the clock does not read the RTP sockets: io_uring is unavailable on this machine (see the engine's log)")
+	}
+	ss, prs := make([]*Session, n), make([]*peer, n)
+	for i := range n {
+		prs[i] = newPeer(t, "127.0.0.1")
+		ss[i] = newTestSession(t, e)
+		if ss[i].raw == nil || ss[i].conn != nil {
+			t.Fatal("a session of a reading clock has no raw socket")
+		}
+		if err := ss[i].Configure(pcmu(prs[i].addr)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ss, prs
+}
+
+// readTick runs one tick of the sessions' shard at the current time.
+func readTick(s *Session) { s.shard.tick(time.Now()) }
+
+// TestBatchedReceiveBursts: the shard reads every datagram that reached a socket since
+// the last tick, in order, bursts included; a burst larger than one tick's reads is
+// finished on the next ticks, none lost, and a quiet socket next to it is not held up.
+func TestBatchedReceiveBursts(t *testing.T) {
+	ss, prs := batchedReceivers(t, 3, Config{})
+	busy, single, quiet := ss[0], ss[1], ss[2]
+	reg := metricsOf(t, busy)
+	if v := metric(t, reg, "hotline_rtp_receive_batching"); v != 1 {
+		t.Errorf("hotline_rtp_receive_batching %v, want 1", v)
+	}
+	var want uint64
+	for _, burst := range []int{1, 3, 9, 30} {
+		for range burst {
+			prs[0].sendAudio(busy.LocalAddr())
+		}
+		prs[1].sendAudio(single.LocalAddr())
+		want += uint64(burst)
+		readTick(busy)
+		if got := busy.Stats().PacketsReceived; got != want {
+			t.Fatalf("burst of %d: %d of %d packets read in the tick", burst, got, want)
+		}
+	}
+	if got := single.Stats().PacketsReceived; got != 4 {
+		t.Errorf("the session beside the bursts read %d of 4 packets", got)
+	}
+	if got := quiet.Stats().PacketsReceived + quiet.Stats().Garbage; got != 0 {
+		t.Errorf("a session nobody sent to read %d packets", got)
+	}
+	// More than one tick reads from one socket: the rest waits for the next ticks.
+	for range 200 {
+		prs[0].sendAudio(busy.LocalAddr())
+	}
+	want += 200
+	prs[1].sendAudio(single.LocalAddr())
+	readTick(busy)
+	if got := single.Stats().PacketsReceived; got != 5 {
+		t.Errorf("a flood on another socket held up this one: %d of 5 packets", got)
+	}
+	for i := 0; busy.Stats().PacketsReceived < want; i++ {
+		if i == 20 {
+			t.Fatalf("%d of %d packets after 20 ticks", busy.Stats().PacketsReceived, want)
+		}
+		readTick(busy)
+	}
+	if g := busy.Stats().Garbage; g != 0 {
+		t.Errorf("%d packets counted as garbage", g)
+	}
+	if v := metric(t, reg, "hotline_rtp_receive_batches_total"); v == 0 {
+		t.Error("hotline_rtp_receive_batches_total is 0")
+	}
+}
+
+// TestBatchedReceiveIdle: sockets nobody sends to (calls on hold, callers that send
+// no media) cost no read at all: the shard's epoll lists no socket and its ticks enter
+// no ring until a packet comes.
+func TestBatchedReceiveIdle(t *testing.T) {
+	ss, prs := batchedReceivers(t, 3, Config{})
+	reg := metricsOf(t, ss[0])
+	for range 10 {
+		readTick(ss[0])
+	}
+	if v := metric(t, reg, "hotline_rtp_receive_batches_total"); v != 0 {
+		t.Errorf("10 ticks without traffic entered the ring %v times", v)
+	}
+	prs[1].sendAudio(ss[1].LocalAddr())
+	readTick(ss[0])
+	if v := metric(t, reg, "hotline_rtp_receive_batches_total"); v != 1 {
+		t.Errorf("one packet took %v submissions, want 1", v)
+	}
+	if got := ss[1].Stats().PacketsReceived; got != 1 {
+		t.Errorf("read %d packets, want 1", got)
+	}
+}
+
+// TestBatchedReceiveDigits: telephone-events read by the shard become digits, and a
+// digit whose end packets were all lost is still reported by the housekeeping the
+// tick does.
+func TestBatchedReceiveDigits(t *testing.T) {
+	ss, prs := batchedReceivers(t, 1, Config{})
+	s, pr := ss[0], prs[0]
+	pr.sendDigits(s.LocalAddr(), "12")
+	readTick(s)
+	if got := readDigits(t, s, 2, time.Second); got != "12" {
+		t.Fatalf("digits %q, want 12", got)
+	}
+	// A 3 whose end never comes: reported once the housekeeping finds it expired.
+	ev := []byte{3, 10, 0, 160}
+	pr.sendRTP(s.LocalAddr(), 101, true, ev)
+	readTick(s)
+	deadline := time.Now().Add(3 * time.Second)
+	for len(s.digits) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		readTick(s)
+	}
+	if got := readDigits(t, s, 1, time.Second); got != "3" {
+		t.Fatalf("digit %q, want 3 from an event without end packets", got)
+	}
+}
+
+// TestBatchedReceiveArrivalTime: a packet read a tick after it arrived keeps its
+// kernel arrival time, so jitter and timeouts see when it came, not when it was read.
+func TestBatchedReceiveArrivalTime(t *testing.T) {
+	ss, prs := batchedReceivers(t, 1, Config{})
+	s, pr := ss[0], prs[0]
+	before := time.Now()
+	pr.sendAudio(s.LocalAddr())
+	sent := time.Now()
+	time.Sleep(40 * time.Millisecond)
+	read := time.Now()
+	readTick(s)
+	if s.Stats().PacketsReceived != 1 {
+		t.Fatal("the packet was not read")
+	}
+	at := time.Duration(s.lastRx.Load())
+	lo, hi := time.Duration(s.eng.mono(before)), time.Duration(s.eng.mono(sent))
+	if at < lo-time.Millisecond || at > hi+10*time.Millisecond {
+		t.Errorf("arrival %v after the engine's start: sent between %v and %v, read at %v", at, lo, hi, time.Duration(s.eng.mono(read)))
+	}
+}
+
+// TestBatchedReceiveFallback: once the ring fails, the shard reads every socket with
+// one recvmsg per datagram and the calls go on hearing their callers.
+func TestBatchedReceiveFallback(t *testing.T) {
+	ss, prs := batchedReceivers(t, 2, Config{})
+	reg := metricsOf(t, ss[0])
+	rx := ss[0].shard.rx
+	rx.fail(errTestRing, 0) // nothing queued: only the switch to direct reads
+	if v := metric(t, reg, "hotline_rtp_receive_batching"); v != 0 {
+		t.Errorf("hotline_rtp_receive_batching %v after the ring failed, want 0", v)
+	}
+	for range 5 {
+		prs[0].sendAudio(ss[0].LocalAddr())
+	}
+	prs[1].sendAudio(ss[1].LocalAddr())
+	readTick(ss[0])
+	if a, b := ss[0].Stats().PacketsReceived, ss[1].Stats().PacketsReceived; a != 5 || b != 1 {
+		t.Errorf("read %d of 5 and %d of 1 packets without the ring", a, b)
+	}
+}
+
+type testRingError struct{}
+
+func (testRingError) Error() string { return "test: the ring fails" }
+
+var errTestRing error = testRingError{}
+
+// TestBatchedReceiveAddressFamilies: raw sockets bound as net.ListenUDP would bind
+// them: IPv6 loopback, and the wildcard, which hears IPv4 callers (v4-mapped) and
+// answers them.
+func TestBatchedReceiveAddressFamilies(t *testing.T) {
+	for _, tc := range []struct{ bind, peer, dial string }{
+		{"::1", "::1", "::1"},
+		{"0.0.0.0", "127.0.0.1", "127.0.0.1"},
+		{"::", "127.0.0.1", "127.0.0.1"},
+	} {
+		t.Run(tc.bind, func(t *testing.T) {
+			min, max := testPortRange()
+			e, err := NewEngine(Config{BindIP: netip.MustParseAddr(tc.bind), PortMin: min, PortMax: max, ClockShards: 1},
+				WithLogger(quietLog), withManualClock(), withBatchedReceive())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			pr := newPeer(t, tc.peer)
+			s, err := e.NewSession(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if s.raw == nil {
+				t.Fatal("no raw socket")
+			}
+			if err := s.Configure(pcmu(pr.addr)); err != nil {
+				t.Fatal(err)
+			}
+			s.Start()
+			to := netip.AddrPortFrom(netip.MustParseAddr(tc.dial), s.LocalAddr().Port())
+			pr.sendAudio(to)
+			m := manual{s: s, t0: time.Now()}
+			m.shardTick(0)
+			if got := s.Stats(); got.PacketsReceived != 1 || got.Garbage != 0 {
+				t.Errorf("received %d, garbage %d, want one packet", got.PacketsReceived, got.Garbage)
+			}
+			pk := pr.must(time.Second)
+			if pk.from.Port() != s.LocalAddr().Port() {
+				t.Errorf("the reply came from port %d, not the session's %d", pk.from.Port(), s.LocalAddr().Port())
+			}
+		})
+	}
+}
+
+// TestBatchedReceiveTickAllocates: a shard tick that reads a packet for each of
+// several calls and sends theirs allocates nothing.
+func TestBatchedReceiveTickAllocates(t *testing.T) {
+	ss, prs := batchedReceivers(t, 8, Config{})
+	for _, s := range ss {
+		s.Start()
+	}
+	pkt := buildRTP(rtp.Header{PayloadType: 0, SSRC: 7}, silentFrame)
+	sh, t0, k := ss[0].shard, time.Now(), 0
+	step := func() {
+		k++
+		pkt[2], pkt[3] = byte(k>>8), byte(k)
+		for i, s := range ss {
+			if _, err := prs[i].conn.WriteToUDPAddrPort(pkt, s.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sh.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+	}
+	for range 50 {
+		step()
+	}
+	if n := testing.AllocsPerRun(100, step); n != 0 {
+		t.Errorf("a tick that reads and sends for 8 calls allocates %v times", n)
+	}
+	for _, s := range ss {
+		if got := s.Stats().PacketsReceived; got != uint64(k) {
+			t.Errorf("a session read %d of %d packets", got, k)
+		}
+	}
+}
