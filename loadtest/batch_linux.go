@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"syscall"
 	"time"
 	"unsafe"
 
@@ -21,50 +20,63 @@ import (
 // carry the kernel's arrival time (SO_TIMESTAMPNS), so a moment when the generator
 // itself is slow to read does not show up as the engine's jitter.
 //
-// The system calls run inside syscall.RawConn's Read and Write callbacks, on the
-// non-blocking socket the Go runtime already polls: EAGAIN parks the goroutine in the
-// netpoller exactly as a plain conn.Read would. The callbacks are built once, so a
-// tick or a batch allocates nothing.
+// The socket is a raw non-blocking descriptor that Go's netpoller never sees, read
+// every poll interval (the pool's clock tick) until it is empty. A socket in the
+// netpoller would have the engine's every packet wake the generator's idle thread:
+// on loopback that wake-up runs in the engine's send call, on the engine's core, and
+// would be charged to the engine although no real caller costs it that. The arrival
+// timestamps keep the reading delay out of the measurements. Everything is allocated
+// once, so a tick or a batch allocates nothing.
 type batchIO struct {
-	rc syscall.RawConn
-	v4 bool
+	fd   int
+	v4   bool
+	stop <-chan struct{}
+	poll *time.Ticker
 
 	smsgs  [maxBatch]unix.Mmsghdr
 	siov   [maxBatch]unix.Iovec
 	snames [maxBatch]unix.RawSockaddrInet6
-	sb     *sendBatch
-	sent   int
-	failed int
-	sendFn func(fd uintptr) bool
 
 	rmsgs  [recvBatch]unix.Mmsghdr
 	riov   [recvBatch]unix.Iovec
 	rnames [recvBatch]unix.RawSockaddrInet6
 	rctrl  [recvBatch][ctrlWords]uint64 // uint64 words keep the cmsg headers aligned
 	rv     recvBatchView
-	rn     int
-	rerr   syscall.Errno
-	recvFn func(fd uintptr) bool
 }
 
 // ctrlWords sizes the control buffer of one datagram: a cmsghdr and a timespec.
 const ctrlWords = 8
 
-func (b *batchIO) init(conn *net.UDPConn, v4 bool) error {
-	rc, err := conn.SyscallConn()
+// open binds a UDP socket on ip (an ephemeral port) with large buffers and arrival
+// timestamps; receive reads it every poll until stop is closed.
+func (b *batchIO) open(ip netip.Addr, stop <-chan struct{}, poll time.Duration) (netip.AddrPort, error) {
+	b.fd, b.stop = -1, stop
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Addr: ip.As16()}
+	if ip.Is4() || ip.Is4In6() {
+		family, sa, b.v4 = unix.AF_INET, &unix.SockaddrInet4{Addr: ip.Unmap().As4()}, true
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
 	if err != nil {
-		return err
+		return netip.AddrPort{}, err
 	}
-	b.rc, b.v4 = rc, v4
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
-	}); err != nil {
-		return err
+	for _, o := range [][2]int{{unix.SO_RCVBUF, socketBuffer}, {unix.SO_SNDBUF, socketBuffer}, {unix.SO_TIMESTAMPNS, 1}} {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, o[0], o[1]); err != nil {
+			unix.Close(fd)
+			return netip.AddrPort{}, fmt.Errorf("setsockopt %d: %w", o[0], err)
+		}
 	}
-	if serr != nil {
-		return fmt.Errorf("SO_TIMESTAMPNS: %w", serr)
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return netip.AddrPort{}, err
 	}
+	local, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return netip.AddrPort{}, err
+	}
+	b.fd = fd
+	b.poll = time.NewTicker(poll)
 	for i := range recvBatch {
 		b.riov[i].Base = &b.rv.buf[i*recvSize]
 		b.riov[i].SetLen(recvSize)
@@ -80,50 +92,65 @@ func (b *batchIO) init(conn *net.UDPConn, v4 bool) error {
 		h.SetIovlen(1)
 		h.Name = (*byte)(unsafe.Pointer(&b.snames[i]))
 	}
-	b.sendFn = b.sendSome
-	b.recvFn = b.recvSome
-	return nil
+	switch a := local.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)), nil
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port)), nil
+	}
+	return netip.AddrPort{}, fmt.Errorf("socket address %T", local)
+}
+
+// close releases the socket once its goroutines have stopped.
+func (b *batchIO) close() {
+	if b.poll != nil {
+		b.poll.Stop()
+	}
+	if b.fd >= 0 {
+		unix.Close(b.fd)
+		b.fd = -1
+	}
 }
 
 // send writes the batch and returns how many packets left; a packet the kernel
-// refuses is skipped and counted, so one bad destination cannot stall the others.
-func (b *batchIO) send(_ *net.UDPConn, sb *sendBatch) (int, error) {
+// refuses is skipped and counted, so one bad destination cannot stall the others. A
+// full socket buffer waits (poll(2)) up to sendWait for room.
+func (b *batchIO) send(sb *sendBatch) (int, error) {
 	for i := range sb.n {
 		b.siov[i].Base = &sb.buf[i*slotSize]
 		b.siov[i].SetLen(sb.lens[i])
 		b.smsgs[i].Hdr.Namelen = b.putName(&b.snames[i], sb.dst[i])
 		b.smsgs[i].Len = 0
 	}
-	b.sb, b.sent, b.failed = sb, 0, 0
-	err := b.rc.Write(b.sendFn)
-	b.sb = nil
-	if err == nil && b.failed > 0 {
-		err = errSendRefused
-	}
-	return b.sent, err
-}
-
-var errSendRefused = errors.New("loadtest: the kernel refused some RTP packets")
-
-// sendSome is the RawConn.Write callback: it returns false to wait for the socket to
-// become writable (EAGAIN) and true when every packet is sent or skipped.
-func (b *batchIO) sendSome(fd uintptr) bool {
-	n := b.sb.n
-	for done := b.sent + b.failed; done < n; done = b.sent + b.failed {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.smsgs[done])),
-			uintptr(n-done), unix.MSG_DONTWAIT, 0, 0)
+	sent, failed := 0, 0
+	for done := 0; done < sb.n; done = sent + failed {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(b.fd), uintptr(unsafe.Pointer(&b.smsgs[done])),
+			uintptr(sb.n-done), unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
-			b.sent += int(r)
+			sent += int(r)
 		case unix.EAGAIN:
-			return false
+			fds := []unix.PollFd{{Fd: int32(b.fd), Events: unix.POLLOUT}}
+			if n, _ := unix.Poll(fds, int(sendWait/time.Millisecond)); n <= 0 {
+				failed += sb.n - done // no room: the rest of the tick is dropped
+			}
 		case unix.EINTR:
+		case unix.EBADF:
+			return sent, net.ErrClosed
 		default:
-			b.failed++ // the first packet of the rest was refused: skip it
+			failed++ // the first packet of the rest was refused: skip it
 		}
 	}
-	return true
+	if failed > 0 {
+		return sent, errSendRefused
+	}
+	return sent, nil
 }
+
+// sendWait is how long a tick's send waits for room in a full socket buffer.
+const sendWait = 100 * time.Millisecond
+
+var errSendRefused = errors.New("loadtest: the kernel refused some RTP packets")
 
 // putName writes dst as a sockaddr for the socket's family and returns its length.
 func (b *batchIO) putName(sa *unix.RawSockaddrInet6, dst netip.AddrPort) uint32 {
@@ -143,28 +170,39 @@ func (b *batchIO) putName(sa *unix.RawSockaddrInet6, dst netip.AddrPort) uint32 
 	return unix.SizeofSockaddrInet6
 }
 
-// receive waits for at least one datagram, reads up to recvBatch and hands them to
-// deliver. It returns an error only when the socket is closed or broken.
-func (b *batchIO) receive(_ *net.UDPConn, deliver func(*recvBatchView)) error {
-	for i := range recvBatch {
-		h := &b.rmsgs[i].Hdr
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.SetControllen(ctrlWords * 8)
-		h.Flags = 0
-	}
-	b.rn, b.rerr = 0, 0
-	if err := b.rc.Read(b.recvFn); err != nil {
-		return err
-	}
-	switch b.rerr {
-	case 0:
-	case unix.EINTR, unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH:
-		return nil // transient, or an ICMP error for an earlier send: read on
-	default:
-		return b.rerr
+// receive reads up to recvBatch datagrams, waiting poll intervals while the socket
+// is empty, and hands them to deliver. It returns net.ErrClosed once stop is closed,
+// another error only when the socket is broken.
+func (b *batchIO) receive(deliver func(*recvBatchView)) error {
+	var n int
+	for {
+		for i := range recvBatch {
+			h := &b.rmsgs[i].Hdr
+			h.Namelen = unix.SizeofSockaddrInet6
+			h.SetControllen(ctrlWords * 8)
+			h.Flags = 0
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(b.fd), uintptr(unsafe.Pointer(&b.rmsgs[0])),
+			recvBatch, unix.MSG_DONTWAIT, 0, 0)
+		if e == 0 {
+			n = int(r)
+			break
+		}
+		switch e {
+		case unix.EAGAIN:
+			select {
+			case <-b.stop:
+				return net.ErrClosed
+			case <-b.poll.C:
+			}
+		case unix.EINTR, unix.ECONNREFUSED, unix.EHOSTUNREACH, unix.ENETUNREACH:
+			// transient, or an ICMP error for an earlier send: read on
+		default:
+			return e
+		}
 	}
 	now := time.Now().UnixNano() // only used if the kernel gave no timestamp
-	for i := range b.rn {
+	for i := range n {
 		m := &b.rmsgs[i]
 		b.rv.lens[i] = int(m.Len)
 		b.rv.from[i] = b.name(&b.rnames[i])
@@ -175,23 +213,9 @@ func (b *batchIO) receive(_ *net.UDPConn, deliver func(*recvBatchView)) error {
 			b.rv.at[i] = now
 		}
 	}
-	b.rv.n = b.rn
+	b.rv.n = n
 	deliver(&b.rv)
 	return nil
-}
-
-// recvSome is the RawConn.Read callback.
-func (b *batchIO) recvSome(fd uintptr) bool {
-	r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&b.rmsgs[0])),
-		recvBatch, unix.MSG_DONTWAIT, 0, 0)
-	if e == unix.EAGAIN {
-		return false
-	}
-	if e == 0 {
-		b.rn = int(r)
-	}
-	b.rerr = e
-	return true
 }
 
 // name converts a received sockaddr to an address and port.
@@ -235,3 +259,6 @@ func cmsgTime(b []byte) (int64, bool) {
 	}
 	return 0, false
 }
+
+// stopReceive does nothing here: receive sees stop closed within a poll interval.
+func (b *batchIO) stopReceive() {}

@@ -13,14 +13,32 @@ import (
 // arrival time read after the fact. It keeps the generator usable elsewhere; figures
 // for the record come from Linux, where batch_linux.go is used.
 type batchIO struct {
-	rv recvBatchView
+	conn *net.UDPConn
+	rv   recvBatchView
 }
 
-func (b *batchIO) init(*net.UDPConn, bool) error { return nil }
+// open binds the socket; closing stop does not end receive, close does.
+func (b *batchIO) open(ip netip.Addr, _ <-chan struct{}, _ time.Duration) (netip.AddrPort, error) {
+	conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	_ = conn.SetReadBuffer(socketBuffer)
+	_ = conn.SetWriteBuffer(socketBuffer)
+	b.conn = conn
+	return conn.LocalAddr().(*net.UDPAddr).AddrPort(), nil
+}
+
+func (b *batchIO) close() {
+	if b.conn != nil {
+		b.conn.Close()
+	}
+}
 
 var errSendRefused = errors.New("loadtest: the kernel refused some RTP packets")
 
-func (b *batchIO) send(conn *net.UDPConn, sb *sendBatch) (int, error) {
+func (b *batchIO) send(sb *sendBatch) (int, error) {
+	conn := b.conn
 	sent, failed := 0, 0
 	for i := range sb.n {
 		if _, err := conn.WriteToUDPAddrPort(sb.buf[i*slotSize:i*slotSize+sb.lens[i]], sb.dst[i]); err != nil {
@@ -38,7 +56,8 @@ func (b *batchIO) send(conn *net.UDPConn, sb *sendBatch) (int, error) {
 	return sent, nil
 }
 
-func (b *batchIO) receive(conn *net.UDPConn, deliver func(*recvBatchView)) error {
+func (b *batchIO) receive(deliver func(*recvBatchView)) error {
+	conn := b.conn
 	n, from, err := conn.ReadFromUDPAddrPort(b.rv.buf[:recvSize])
 	if err != nil {
 		if errors.Is(err, net.ErrClosed) {
@@ -53,3 +72,6 @@ func (b *batchIO) receive(conn *net.UDPConn, deliver func(*recvBatchView)) error
 	deliver(&b.rv)
 	return nil
 }
+
+// stopReceive ends a receive blocked on the socket.
+func (b *batchIO) stopReceive() { b.close() }

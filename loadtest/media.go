@@ -80,21 +80,16 @@ func bindMediaPool(ip netip.Addr, n int, tick, ptime time.Duration, start time.T
 	}
 	p := &mediaPool{ptime: ptime, tick: tick, startNs: start.UnixNano(), log: log, stop: make(chan struct{})}
 	for range n {
-		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+		s := &rtpSocket{pool: p}
+		local, err := s.io.open(ip, p.stop, tick)
 		if err != nil {
+			s.io.close()
 			p.close()
 			return nil, fmt.Errorf("loadtest: RTP socket: %w", err)
 		}
-		_ = conn.SetReadBuffer(socketBuffer)
-		_ = conn.SetWriteBuffer(socketBuffer)
-		s := &rtpSocket{pool: p, conn: conn, local: conn.LocalAddr().(*net.UDPAddr).AddrPort()}
+		s.local = local
 		empty := []*stream{}
 		s.streams.Store(&empty)
-		if err := s.io.init(conn, ip.Is4() || ip.Is4In6()); err != nil {
-			conn.Close()
-			p.close()
-			return nil, fmt.Errorf("loadtest: RTP socket: %w", err)
-		}
 		p.socks = append(p.socks, s)
 	}
 	return p, nil
@@ -110,9 +105,12 @@ func (p *mediaPool) close() {
 	p.closeOnce.Do(func() {
 		close(p.stop)
 		for _, s := range p.socks {
-			s.conn.Close() // ends the receive loop
+			s.io.stopReceive() // where closing stop does not end it
 		}
 		p.wg.Wait()
+		for _, s := range p.socks {
+			s.io.close()
+		}
 	})
 }
 
@@ -139,7 +137,6 @@ func (p *mediaPool) counters() (sent, received uint64) {
 // rtpSocket is one socket of the pool with the streams it carries.
 type rtpSocket struct {
 	pool  *mediaPool
-	conn  *net.UDPConn
 	local netip.AddrPort
 	io    batchIO
 
@@ -225,7 +222,7 @@ func (s *rtpSocket) flush() {
 	if s.tx.n == 0 {
 		return
 	}
-	n, err := s.io.send(s.conn, &s.tx)
+	n, err := s.io.send(&s.tx)
 	s.sent.Add(uint64(n))
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		s.aggMu.Lock()
@@ -238,7 +235,7 @@ func (s *rtpSocket) flush() {
 // runReceive reads batches of datagrams until the socket closes.
 func (s *rtpSocket) runReceive() {
 	for {
-		if err := s.io.receive(s.conn, s.deliverBatch); err != nil {
+		if err := s.io.receive(s.deliverBatch); err != nil {
 			if !errors.Is(err, net.ErrClosed) {
 				s.pool.log.Warn("loadtest: RTP receive stopped", "socket", s.local.String(), "error", err)
 			}
