@@ -58,6 +58,7 @@ type driver struct {
 	budget            time.Duration
 	quick             bool
 	profileTool       string
+	profileRamp       bool
 	logf              func(format string, args ...any)
 	results           *Results
 }
@@ -97,6 +98,7 @@ func main() {
 	flag.DurationVar(&d.budget, "budget", 15*time.Minute, "time for the whole run, shared among the regimes")
 	flag.BoolVar(&profile, "profile", true, "profile the engine at regime b's capacity (or at -profile-n)")
 	flag.IntVar(&profileN, "profile-n", 0, "profile regime b at this many calls (default: its measured capacity)")
+	flag.BoolVar(&d.profileRamp, "profile-ramp", false, "profile the ramp-up (call setups arriving on top of the media) instead of the hold")
 	flag.StringVar(&d.profileTool, "profile-tool", "pprof", "pprof (Go's profiler over the engine's HTTP listener), perf, or both")
 	flag.BoolVar(&d.quick, "quick", false, "a smoke run of a few minutes: tiny ladders and holds")
 	flag.StringVar(&resultsName, "name", "", "results file name without extension (default <date>-<commit>)")

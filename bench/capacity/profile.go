@@ -40,6 +40,7 @@ type ProfileRun struct {
 	PerfSelf     []string    `json:"perf_self,omitempty"`
 	PerfChildren []string    `json:"perf_children,omitempty"`
 	PerfDSO      []string    `json:"perf_dso,omitempty"`
+	Ramp         bool        `json:"ramp,omitempty"` // profiled during the ramp-up, not the hold
 	Step         *StepResult `json:"step,omitempty"`
 	Error        string      `json:"error,omitempty"`
 }
@@ -52,9 +53,10 @@ type Bucket struct {
 
 const profileSeconds = 20
 
-// profile runs regime spec at load n again and profiles the engine during the hold.
+// profile runs regime spec at load n again and profiles the engine during the hold
+// (or, with -profile-ramp, from the first call to the end of the ramp-up).
 func (d *driver) profile(ctx context.Context, spec *regime, n int) *ProfileRun {
-	p := &ProfileRun{Regime: spec.key, N: n, Seconds: profileSeconds, Tool: d.profileTool}
+	p := &ProfileRun{Regime: spec.key, N: n, Seconds: profileSeconds, Tool: d.profileTool, Ramp: d.profileRamp}
 	usePprof := d.profileTool == "pprof" || d.profileTool == "both"
 	usePerf := d.profileTool == "perf" || d.profileTool == "both"
 	if usePerf {
@@ -89,8 +91,12 @@ func (d *driver) profile(ctx context.Context, spec *regime, n int) *ProfileRun {
 		done <- result{rep, err}
 	}()
 	rampUp := time.Duration(float64(cfg.Concurrency) / cfg.Rate * float64(time.Second))
+	wait := rampUp + 3*time.Second
+	if d.profileRamp {
+		wait, p.Seconds = 0, max(int(rampUp/time.Second), 1)
+	}
 	select {
-	case <-time.After(rampUp + 3*time.Second):
+	case <-time.After(wait):
 	case <-ctx.Done():
 	}
 	var wg sync.WaitGroup
@@ -98,11 +104,11 @@ func (d *driver) profile(ctx context.Context, spec *regime, n int) *ProfileRun {
 	pprofPath := filepath.Join(d.work, tag+".pprof.pb.gz")
 	perfPath := filepath.Join(d.work, tag+".perf.data")
 	if usePprof {
-		wg.Go(func() { pprofErr = fetchProfile(ctx, e.httpURL, profileSeconds, pprofPath) })
+		wg.Go(func() { pprofErr = fetchProfile(ctx, e.httpURL, p.Seconds, pprofPath) })
 	}
 	if usePerf {
 		rec := exec.CommandContext(ctx, "perf", "record", "-F", "499", "-g", "-p", strconv.Itoa(e.pid()), "-o", perfPath,
-			"--", "sleep", strconv.Itoa(profileSeconds))
+			"--", "sleep", strconv.Itoa(p.Seconds))
 		p.PerfCommand = strings.Join(rec.Args, " ")
 		wg.Go(func() {
 			if out, err := rec.CombinedOutput(); err != nil {
@@ -308,7 +314,11 @@ func (p *ProfileRun) markdown(b *strings.Builder) {
 	if p.Error != "" {
 		fmt.Fprintf(b, "Error: %s\n\n", p.Error)
 	}
-	fmt.Fprintf(b, "%s over %d s of the hold; files in the steps directory: %s. bench/PROFILE.md explains how to read it.\n\n", p.Tool, p.Seconds, strings.Join(p.Files, ", "))
+	phase := "the hold"
+	if p.Ramp {
+		phase = "the ramp-up"
+	}
+	fmt.Fprintf(b, "%s over %d s of %s; files in the steps directory: %s. bench/PROFILE.md explains how to read it.\n\n", p.Tool, p.Seconds, phase, strings.Join(p.Files, ", "))
 	if p.Step != nil {
 		fmt.Fprintf(b, "While profiled: %s\n\n", p.Step.line())
 	}
