@@ -126,7 +126,9 @@ type engineOptions struct {
 }
 
 // startEngine writes a configuration suited to load (log level warn, a wide RTP
-// port range, a persistent prompt cache) and starts the engine pinned to the
+// port range, a persistent prompt cache, a fresh data directory: call records of
+// earlier steps and runs would otherwise pile up in one database, ./data by default,
+// and its growing indexes would be measured as the engine's cost) and starts the engine pinned to the
 // engine's CPU, then waits until it answers /healthz.
 func (d *driver) startEngine(ctx context.Context, o engineOptions, tag string) (*engine, error) {
 	sipPort, err := freePort()
@@ -140,7 +142,12 @@ func (d *driver) startEngine(ctx context.Context, o engineOptions, tag string) (
 	if o.logLevel == "" {
 		o.logLevel = "warn"
 	}
+	dataDir := filepath.Join(d.work, tag+"-data")
+	if err := os.RemoveAll(dataDir); err != nil {
+		return nil, err
+	}
 	conf := fmt.Sprintf(`# written by bench/capacity for one benchmark step
+data_dir: %q
 sip:
   listen: ["udp:127.0.0.1:%d"]
 http:
@@ -153,7 +160,7 @@ tts:
   cache_dir: %q
 log:
   level: %s
-`, sipPort, httpPort, o.pprof, benchRTPMin, benchRTPMax, d.ttsDir, o.logLevel)
+`, dataDir, sipPort, httpPort, o.pprof, benchRTPMin, benchRTPMax, d.ttsDir, o.logLevel)
 	confPath := filepath.Join(d.work, tag+"-engine.yaml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return nil, err
