@@ -108,6 +108,12 @@ func (p *peer) readUDP() {
 		if err != nil {
 			return
 		}
+		if n > 0 && buf[0]&0xC0 == 0x80 {
+			// RTP or RTCP (version 2): the tests announce media on fixed ports
+			// (40000+) inside the ephemeral range, where this SIP socket may sit, so
+			// an engine's report for "port + 1" can land here. Not SIP: ignored.
+			continue
+		}
 		raw := append([]byte(nil), buf[:n]...)
 		msg, err := parser.ParseSIP(raw)
 		if err != nil {
