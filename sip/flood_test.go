@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"bytes"
 	"context"
 	"net/netip"
 	"os/exec"
@@ -35,7 +34,7 @@ func TestFloodFromOneSourceOthersServed(t *testing.T) {
 		}
 	})
 	base := freeUDPPorts(t)
-	var out bytes.Buffer
+	var out syncBuffer // written by exec's copier while sipp runs
 	cmd := exec.Command("sipp", "-sn", "uac", "-i", "127.0.0.2", "-p", strconv.Itoa(base),
 		"-r", "400", "-m", "100000", "-l", "100000", "-nostdin", "-timeout", "60s",
 		"-mi", "127.0.0.2", "-mp", strconv.Itoa(base+2), e.udpAddr)

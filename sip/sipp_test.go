@@ -32,18 +32,23 @@ type sippUAS struct {
 	mediaPort int
 	dir       string
 	cmd       *exec.Cmd
-	out       bytes.Buffer
+	out       syncBuffer    // written by exec's copier while sipp runs
 	done      chan struct{} // closed when sipp exited; err is then its exit status
 	err       error
 }
 
+// The sipp ports of this package: 29000-29999, above the end-to-end tests' range
+// (cmd/hotline, 20000-28999) and above the engine's default RTP range (10000-20000),
+// which the engines of packages tested in parallel draw from.
+const sippPortLow, sippPortHigh = 29000, 30000
+
 var (
 	sippPortMu   sync.Mutex
-	sippPortNext = 19000
+	sippPortNext = sippPortLow
 )
 
 // freeUDPPorts finds base, base+1..base+5 free on loopback (SIP, then media and
-// what sipp binds next to it), in 19000-19999: below the end-to-end tests' range.
+// what sipp binds next to it), in sippPortLow..sippPortHigh.
 func freeUDPPorts(t *testing.T) int {
 	t.Helper()
 	sippPortMu.Lock()
@@ -51,8 +56,8 @@ func freeUDPPorts(t *testing.T) int {
 	for range 100 {
 		base := sippPortNext
 		sippPortNext += 10
-		if sippPortNext >= 20000 {
-			sippPortNext = 19000
+		if sippPortNext >= sippPortHigh {
+			sippPortNext = sippPortLow
 		}
 		free := true
 		for p := base; p < base+6 && free; p++ {
@@ -67,13 +72,15 @@ func freeUDPPorts(t *testing.T) int {
 			return base
 		}
 	}
-	t.Fatal("no free UDP ports for sipp in 19000-19999")
+	t.Fatalf("no free UDP ports for sipp in %d-%d", sippPortLow, sippPortHigh-1)
 	return 0
 }
 
 // startSippUAS starts sipp with scenario (a file in testdata/sipp) for one call and
 // waits until its socket is bound. keys are -key pairs. The test's cleanup stops it
-// (by its process) if it is still running.
+// (by its process) if it is still running. A port taken between the probe and
+// sipp's bind (another package's test may take any free port) is retried on other
+// ports.
 func startSippUAS(t *testing.T, scenario string, keys map[string]string, extra ...string) *sippUAS {
 	t.Helper()
 	if _, err := exec.LookPath("sipp"); err != nil {
@@ -83,6 +90,23 @@ func startSippUAS(t *testing.T, scenario string, keys map[string]string, extra .
 	if err != nil {
 		t.Fatal(err)
 	}
+	for attempt := 1; ; attempt++ {
+		u, err := trySippUAS(t, src, keys, extra)
+		if err == nil {
+			return u
+		}
+		if !errors.Is(err, errSippBind) || attempt == 5 {
+			t.Fatalf("sipp (attempt %d): %v", attempt, err)
+		}
+		t.Logf("sipp attempt %d: %v; retrying on other ports", attempt, err)
+	}
+}
+
+// errSippBind is sipp losing its ports to another process.
+var errSippBind = errors.New("sipp could not bind its ports")
+
+func trySippUAS(t *testing.T, src string, keys map[string]string, extra []string) (*sippUAS, error) {
+	t.Helper()
 	base := freeUDPPorts(t)
 	u := &sippUAS{t: t, addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(base)),
 		mediaPort: base + 2, dir: t.TempDir(), done: make(chan struct{})}
@@ -103,24 +127,40 @@ func startSippUAS(t *testing.T, scenario string, keys map[string]string, extra .
 	u.cmd.Dir = u.dir
 	u.cmd.Stdout, u.cmd.Stderr = &u.out, &u.out
 	if err := u.cmd.Start(); err != nil {
-		t.Fatalf("start sipp: %v", err)
+		return nil, fmt.Errorf("start sipp: %w", err)
 	}
 	go func() { u.err = u.cmd.Wait(); close(u.done) }()
 	t.Cleanup(u.stop)
-	// Bound once its SIP socket is taken.
+	exited := func() error {
+		if u.out.contains("Unable to bind") {
+			return fmt.Errorf("%w: %s:\n%s", errSippBind, u.addr, u.out.String())
+		}
+		return fmt.Errorf("sipp exited before its call (%v):\n%s", u.err, u.report())
+	}
+	// Bound once its SIP socket is taken and sipp still runs a moment later: sipp
+	// exits at once when a port it binds is held by someone else.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		select {
+		case <-u.done:
+			return nil, exited()
+		default:
+		}
 		c, err := net.ListenPacket("udp", u.addr.String())
 		if err != nil {
-			break
+			select {
+			case <-u.done:
+				return nil, exited()
+			case <-time.After(100 * time.Millisecond):
+				return u, nil
+			}
 		}
 		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("sipp did not bind %s:\n%s", u.addr, u.out.String())
+			return nil, fmt.Errorf("sipp did not bind %s within 5 s:\n%s", u.addr, u.out.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return u
 }
 
 // uri is where the engine calls sipp.
