@@ -269,3 +269,59 @@ func searchAll(t testing.TB, s store.Store, f store.SearchFilter) []store.CallRe
 		f.Cursor = p.Next
 	}
 }
+
+// TestEventRuns: runs of timeline events of every length up to past two full
+// multi-row statements come back whole and in the order written, interleaved
+// with other ops, and an event for an unknown call in the middle of a run fails
+// the whole write.
+func TestEventRuns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, d db) {
+		s := d.open(t, "node-a")
+		for _, n := range []int{1, 2, 3, 7, 16, 31, 32, 33, 70} {
+			id := fmt.Sprintf("run-%d", n)
+			ops := []store.Op{store.StartCall{Record: startRecord(id, t0)}}
+			var want []store.CallEvent
+			for e := range n {
+				ev := store.CallEvent{CallID: id, At: at(time.Duration(e%5) * time.Second), Kind: store.KindSIP,
+					Name: fmt.Sprintf("msg %d", e), Detail: fmt.Sprintf("detail %d", e)}
+				if e%4 == 1 {
+					ev.Data = json.RawMessage(fmt.Sprintf(`{"e":%d}`, e))
+				}
+				want = append(want, ev)
+				ops = append(ops, ev)
+				if e == n/2 {
+					ops = append(ops, store.UpdateCall{Record: startRecord(id, t0)})
+				}
+			}
+			write(t, s, ops...)
+			tl, err := s.Timeline(ctx, id)
+			if err != nil || len(tl) != n {
+				t.Fatalf("%d events: timeline %v, %d events", n, err, len(tl))
+			}
+			// The timeline is by time, then by the order written.
+			slices.SortStableFunc(want, func(a, b store.CallEvent) int { return a.At.Compare(b.At) })
+			for i := range tl {
+				if i > 0 && tl[i].At.Equal(tl[i-1].At) && tl[i].Seq <= tl[i-1].Seq {
+					t.Errorf("%d events: seq %d after %d at the same time", n, tl[i].Seq, tl[i-1].Seq)
+				}
+				want[i].Seq = tl[i].Seq
+				checkSame(t, fmt.Sprintf("%d events: event %d", n, i), tl[i], want[i])
+			}
+		}
+
+		ops := []store.Op{store.StartCall{Record: startRecord("run-bad", t0)}}
+		for e := range 20 {
+			id := "run-bad"
+			if e == 11 {
+				id = "no-such-call"
+			}
+			ops = append(ops, store.CallEvent{CallID: id, At: t0, Kind: store.KindNote, Name: fmt.Sprint(e)})
+		}
+		if err := s.Write(ctx, ops...); !errors.Is(err, store.ErrRejected) {
+			t.Fatalf("a run with an event for an unknown call: err %v, want ErrRejected", err)
+		}
+		if _, err := s.Call(ctx, "run-bad"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a failed run left its call behind: %v", err)
+		}
+	})
+}
