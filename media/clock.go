@@ -32,8 +32,7 @@ type Clock struct {
 }
 
 type clockShard struct {
-	mu      sync.Mutex // serialises writers of streams; readers load the snapshot
-	streams atomic.Pointer[[]ticker]
+	streams roster[ticker]
 	ticks   atomic.Uint64
 
 	// flushMu is held for a whole tick, from the first stream to the flush of the
@@ -43,7 +42,7 @@ type clockShard struct {
 
 	// receivers are the sessions whose RTP socket the shard reads at every tick
 	// (rxbatch_linux.go), from NewSession to Close; rx is the ring it reads them with.
-	receivers atomic.Pointer[[]*Session]
+	receivers roster[*Session]
 	rx        *rxBatch
 }
 
@@ -64,11 +63,7 @@ func newClock(shards int, interval time.Duration) *Clock {
 	}
 	c := &Clock{interval: interval, stop: make(chan struct{})}
 	for range shards {
-		s := &clockShard{}
-		empty, none := []ticker{}, []*Session{}
-		s.streams.Store(&empty)
-		s.receivers.Store(&none)
-		c.shards = append(c.shards, s)
+		c.shards = append(c.shards, &clockShard{})
 	}
 	return c
 }
@@ -102,8 +97,8 @@ func (s *clockShard) tick(now time.Time) {
 	s.ticks.Add(1)
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	s.rx.receive(*s.receivers.Load())
-	for _, st := range *s.streams.Load() {
+	s.rx.receive(s.receivers.snapshot())
+	for _, st := range s.streams.snapshot() {
 		st.clockTick(now, s.tx)
 	}
 	s.tx.flush()
@@ -168,13 +163,13 @@ func (c *Clock) reads() bool { return c.reading }
 func (c *Clock) batched() bool { return c.batching }
 
 // len is the number of streams on the shard.
-func (s *clockShard) len() int { return len(*s.streams.Load()) }
+func (s *clockShard) len() int { return s.streams.len() }
 
 // pick chooses the shard for a new session, round robin.
 func (c *Clock) pick() *clockShard { return c.shards[int(c.next.Add(1))%len(c.shards)] }
 
 // add registers a stream on the next shard and returns the shard and a function that
-// removes it (see addTo).
+// removes it (see roster.add).
 func (c *Clock) add(st ticker) (shard *clockShard, remove func()) {
 	s := c.pick()
 	return s, s.add(st)
@@ -185,41 +180,81 @@ func (c *Clock) add(st ticker) (shard *clockShard, remove func()) {
 // one more tick after it (Session.tick checks closed under its lock) and close its
 // socket through the shard (closing).
 func (s *clockShard) add(st ticker) (remove func()) {
-	return addTo(&s.mu, &s.streams, st)
+	return s.streams.add(st)
 }
 
 // addReceiver lets the shard read x's socket at every tick until remove is called;
 // as with add, a tick that had started may still read it, so x closes its socket
 // through closing.
 func (s *clockShard) addReceiver(x *Session) (remove func()) {
-	return addTo(&s.mu, &s.receivers, x)
+	return s.receivers.add(x)
 }
 
-// addTo adds v to the copy-on-write list at p (writers hold mu) and returns the
-// function that takes it out again, once.
-func addTo[T comparable](mu *sync.Mutex, p *atomic.Pointer[[]T], v T) (remove func()) {
-	mu.Lock()
-	old := *p.Load()
-	list := make([]T, len(old), len(old)+1)
-	copy(list, old)
-	list = append(list, v)
-	p.Store(&list)
-	mu.Unlock()
+// roster is a shard's list of streams or receivers: calls join and leave it from
+// their own goroutines while the shard's tick walks it. Joining and leaving edit
+// one slice under a lock, in place (a leaver's slot takes the last member), and
+// the tick copies the members into its own slice only when they changed since
+// its last copy, into room it keeps. So a call's arrival or departure costs a
+// lock and a scan, not a fresh copy of every member (what a copy-on-write list
+// would allocate at each change: tens of kilobytes per call at a thousand calls
+// a shard, which the collector then has to sweep).
+type roster[T comparable] struct {
+	mu      sync.Mutex
+	members []T
+	version atomic.Uint64 // bumped at every change, under mu
+
+	// The tick's copy: touched only by snapshot, which the shard's tick calls
+	// under flushMu, so one caller at a time.
+	seen uint64
+	copy []T
+}
+
+// add makes v a member and returns the function that takes it out again; calling
+// that again does nothing. A tick that had taken its snapshot before the removal
+// may still see v once.
+func (r *roster[T]) add(v T) (remove func()) {
+	r.mu.Lock()
+	r.members = append(r.members, v)
+	r.version.Add(1)
+	r.mu.Unlock()
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			mu.Lock()
-			defer mu.Unlock()
-			old := *p.Load()
-			list := make([]T, 0, len(old))
-			for _, o := range old {
-				if o != v {
-					list = append(list, o)
-				}
-			}
-			p.Store(&list)
-		})
+	return func() { once.Do(func() { r.remove(v) }) }
+}
+
+func (r *roster[T]) remove(v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, m := range r.members {
+		if m == v {
+			last := len(r.members) - 1
+			r.members[i] = r.members[last]
+			var zero T
+			r.members[last] = zero // the slice must not keep a departed call alive
+			r.members = r.members[:last]
+			r.version.Add(1)
+			return
+		}
 	}
+}
+
+// snapshot is the members as of now, in a slice valid until the next snapshot. It
+// copies only after a change (a tick without arrivals or departures copies nothing).
+func (r *roster[T]) snapshot() []T {
+	if r.version.Load() != r.seen {
+		r.mu.Lock()
+		clear(r.copy) // departed members are not kept alive by stale entries
+		r.copy = append(r.copy[:0], r.members...)
+		r.seen = r.version.Load()
+		r.mu.Unlock()
+	}
+	return r.copy
+}
+
+// len is the number of members.
+func (r *roster[T]) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members)
 }
 
 // Interval is the tick period, the granularity of outgoing packet timing.

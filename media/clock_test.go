@@ -1,6 +1,7 @@
 package media
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -124,5 +125,97 @@ func TestClockCatchUp(t *testing.T) {
 	m.tick(113)
 	if pk := recvN(1)[0]; pk.h.Marker || pk.h.Timestamp-pks[0].h.Timestamp != 160 {
 		t.Error("stream did not resume its pace after the resync")
+	}
+}
+
+// TestRosterJoinLeave: members come and go in any order while snapshots are
+// taken; every snapshot holds exactly the members of its moment, a departed
+// member's slots are cleared, and a call's arrival and departure at a thousand
+// members a shard cost the same few bytes as at one (no copy of the list).
+func TestRosterJoinLeave(t *testing.T) {
+	var r roster[*countingStream]
+	want := map[*countingStream]func(){}
+	check := func(when string) {
+		t.Helper()
+		snap := r.snapshot()
+		if len(snap) != len(want) || r.len() != len(want) {
+			t.Fatalf("%s: snapshot of %d, len %d, want %d", when, len(snap), r.len(), len(want))
+		}
+		seen := map[*countingStream]bool{}
+		for _, m := range snap {
+			if _, ok := want[m]; !ok || seen[m] {
+				t.Fatalf("%s: snapshot holds a stranger or a duplicate", when)
+			}
+			seen[m] = true
+		}
+		if tail := r.members[len(r.members):cap(r.members)]; len(tail) > 0 {
+			for _, m := range tail {
+				if m != nil {
+					t.Fatalf("%s: a departed member is still referenced by the list", when)
+				}
+			}
+		}
+	}
+	check("empty")
+	var order []*countingStream
+	for range 50 {
+		s := &countingStream{}
+		want[s] = r.add(s)
+		order = append(order, s)
+	}
+	check("50 joined")
+	for i, s := range order {
+		if i%3 == 0 {
+			want[s]()
+			want[s]() // idempotent
+			delete(want, s)
+		}
+	}
+	check("every third left")
+	check("no change since the last snapshot")
+	for _, s := range order {
+		if rm, ok := want[s]; ok {
+			rm()
+			delete(want, s)
+		}
+	}
+	check("all left")
+
+	for range 1000 {
+		r.add(&countingStream{})
+	}
+	r.snapshot()
+	perCall := func() float64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const n = 200
+		for range n {
+			rm := r.add(&countingStream{})
+			r.snapshot()
+			rm()
+			r.snapshot()
+		}
+		runtime.ReadMemStats(&after)
+		return float64(after.TotalAlloc-before.TotalAlloc) / n
+	}
+	if b := perCall(); b > 1024 {
+		t.Errorf("a call joining and leaving a roster of 1,000 allocates %.0f bytes, want no copy of the list", b)
+	}
+}
+
+// BenchmarkRosterJoinLeave is a call's arrival and departure on a shard of 1,000
+// calls, with the tick's snapshot after each.
+func BenchmarkRosterJoinLeave(b *testing.B) {
+	var r roster[ticker]
+	for range 1000 {
+		r.add(&countingStream{})
+	}
+	s := &countingStream{}
+	b.ReportAllocs()
+	for b.Loop() {
+		rm := r.add(s)
+		r.snapshot()
+		rm()
+		r.snapshot()
 	}
 }
