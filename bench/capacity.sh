@@ -20,7 +20,9 @@ mkdir -p bin
 # HOTLINE=path measures another engine binary instead of building this tree's.
 HOTLINE=${HOTLINE:-}
 if [ -z "$HOTLINE" ]; then
-	$GO build -o bin/hotline ./cmd/hotline
+	# -buildvcs=auto: the results name the commit the engine was built from (some
+	# environments set GOFLAGS=-buildvcs=false).
+	$GO build -buildvcs=auto -o bin/hotline ./cmd/hotline
 	HOTLINE=bin/hotline
 fi
 $GO build -o bin/udpprobe ./bench/udpprobe

@@ -151,7 +151,7 @@ func (d *driver) run(regimes, steps, stepsC, probeSteps, cpsA, cpsB, sippSteps s
 		return err
 	}
 	d.results = &Results{
-		Name: name, Date: time.Now().UTC(), Commit: sha, Dirty: dirty, Machine: describeMachine(),
+		Name: name, Date: time.Now().UTC(), Commit: sha, Dirty: dirty, Engine: engineBuild(d.hotline), Machine: describeMachine(),
 		EngineCPU: d.engineCPU, GeneratorCPU: d.genCPU, Scheduling: d.sched.String(), LoadAtStart: loadAvg(),
 		Criteria: "completion >= 99.9%, RTP inter-arrival p99 <= 30 ms, loss <= 0.1%, setup p99 <= 200 ms",
 	}

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"debug/buildinfo"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -383,4 +387,49 @@ func commit() (string, bool) {
 		dirty = true
 	}
 	return strings.TrimSpace(string(out)), dirty
+}
+
+// engineBuild names the engine binary and the commit its build information
+// records ("bin/hotline, built from 1214091"; "with uncommitted changes" when the
+// tree was modified), so results of an A/B run say which engine each one measured.
+func engineBuild(path string) string {
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return path + " (no build information: " + err.Error() + ")"
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return path + " (built without version control information; sha256 " + fileDigest(path) + ")"
+	}
+	if len(rev) > 7 {
+		rev = rev[:7]
+	}
+	out := path + ", built from " + rev
+	if modified == "true" {
+		out += " with uncommitted changes"
+	}
+	return out
+}
+
+// fileDigest is the first 12 hex digits of path's SHA-256, which tells builds
+// apart when they carry no commit.
+func fileDigest(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "unknown"
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "unknown"
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }

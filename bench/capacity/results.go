@@ -14,10 +14,13 @@ import (
 // Results is everything one benchmark run measured; it is written as Markdown for
 // people and JSON for tools.
 type Results struct {
-	Name         string         `json:"name"`
-	Date         time.Time      `json:"date"`
-	Commit       string         `json:"commit"`
-	Dirty        bool           `json:"dirty"`
+	Name   string    `json:"name"`
+	Date   time.Time `json:"date"`
+	Commit string    `json:"commit"`
+	Dirty  bool      `json:"dirty"`
+	// Engine is the measured binary's path and the commit it was built from (its
+	// Go build information): with HOTLINE=<binary> it is not the tree's commit.
+	Engine       string         `json:"engine"`
 	Machine      Machine        `json:"machine"`
 	EngineCPU    int            `json:"engine_cpu"`
 	GeneratorCPU int            `json:"generator_cpu"`
@@ -200,6 +203,9 @@ func (r *Results) markdown() string {
 	}
 	fmt.Fprintf(&b, "# hotline capacity benchmark %s\n\n", r.Name)
 	fmt.Fprintf(&b, "- date: %s; commit %s%s\n", r.Date.Format(time.RFC3339), r.Commit, dirty)
+	if r.Engine != "" {
+		fmt.Fprintf(&b, "- engine: %s\n", r.Engine)
+	}
 	fmt.Fprintf(&b, "- machine: %d × %s, kernel %s, %s RAM, %s\n", r.Machine.Nproc, r.Machine.CPUModel, r.Machine.Kernel, r.Machine.MemTotal, r.Machine.GoVersion)
 	fmt.Fprintf(&b, "- engine pinned to CPU %d, generator (this driver) to CPU %d, with taskset; both scheduled %s; all traffic over loopback\n", r.EngineCPU, r.GeneratorCPU, r.Scheduling)
 	fmt.Fprintf(&b, "- load average: %.2f at start, %.2f at end. Other engineers' processes share this machine: every step records the CPU they took from the pinned cores (foreign) and how long the engine's and the generator's threads waited for a CPU (run-queue wait); a failed step during which others used the engine's core while it waited was run again.\n", r.LoadAtStart, r.LoadAtEnd)
