@@ -115,10 +115,11 @@ const (
 	malExtension     = "extension"      // 420: an unsupported Require
 	malHops          = "max_forwards"   // 483
 	malHeader        = "bad_header"     // 400: a header we need does not parse
+	malNotSIP        = "not_sip"        // a dropped datagram that cannot start a SIP message (stray RTP/RTCP, STUN)
 )
 
 var malformedReasons = []string{malMissingHeader, malCSeqMismatch, malContentLength, malTooLarge, malScheme,
-	malVersion, malExtension, malHops, malHeader}
+	malVersion, malExtension, malHops, malHeader, malNotSIP}
 
 func newSecMetrics(reg prometheus.Registerer) (*secMetrics, error) {
 	rej := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -177,7 +178,28 @@ func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, er
 		s.sec.malform(malTooLarge)
 		return nil, nil
 	}
+	if !stream && !maybeSIP(data) {
+		s.sec.malform(malNotSIP)
+		return nil, nil
+	}
 	return data, nil
+}
+
+// maybeSIP reports whether a datagram can be a SIP message or a keep-alive: after
+// any CR and LF (RFC 3261 §7.5 has them ignored before a start line), a SIP
+// message begins with a method or "SIP/2.0", so with a printable token
+// character. RTP and RTCP (first octet 0x80-0xBF), STUN (0x00-0x03) and other
+// binary datagrams that land on a SIP port (a peer's media sent to the wrong
+// port, a port once used for media and now for SIP) cannot, and are dropped and
+// counted instead of going to the parser, which would log each as an error.
+func maybeSIP(data []byte) bool {
+	for _, b := range data {
+		if b == '\r' || b == '\n' {
+			continue
+		}
+		return b > ' ' && b < 0x7f
+	}
+	return true // only CR and LF: a keep-alive, which sipgo answers or ignores
 }
 
 var errBanned = errors.New("source banned")

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -106,4 +107,33 @@ func rewriteVia(raw []byte, p *peer) []byte {
 		}
 	}
 	return []byte(strings.Join(lines, "\r\n"))
+}
+
+// TestNonSIPDatagrams: binary datagrams on the SIP port (an RTCP report, an RTP
+// packet, a STUN binding request, a byte of 0xff) are dropped and counted as
+// not_sip, without an error in the log, and a call right after goes through.
+func TestNonSIPDatagrams(t *testing.T) {
+	e := newEnv(t)
+	e.handler.set(func(ctx context.Context, c *Call) { answerAndWait(ctx, c) })
+	rtcp := []byte{0x80, 0xc8, 0x00, 0x06, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	rtp := append([]byte{0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0xde, 0xad, 0xbe, 0xef}, make([]byte, 160)...)
+	stun := []byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	p := e.openPeer(t, "udp")
+	for _, d := range [][]byte{rtcp, rtp, stun, {0xff}} {
+		p.send(d)
+	}
+	deadline := time.Now().Add(waitTimeout)
+	for e.metric("hotline_sip_malformed_total", "reason", "not_sip") < 4 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.metric("hotline_sip_malformed_total", "reason", "not_sip"); n != 4 {
+		t.Fatalf("not_sip datagrams counted: %v, want 4", n)
+	}
+	p.close()
+	l := e.newPeer("udp").newLeg()
+	l.establish(g711Offer(40000))
+	l.hangupByCaller()
+	if logs := e.logs.String(); strings.Contains(logs, "level=ERROR") {
+		t.Errorf("binary datagrams logged as errors:\n%s", logs)
+	}
 }
