@@ -49,9 +49,11 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-## test: everything CI runs: formatting, vet, unit and end-to-end tests with -race
+## test: everything CI runs: formatting, vet, unit and end-to-end tests with -race, then
+## every benchmark once (-benchtime 1x) so they keep compiling and running
 test: go-check deps-test fmt-check vet
 	$(GO) test $(GOFLAGS_TEST) ./...
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
 clean:
 	rm -rf bin
