@@ -149,18 +149,7 @@ func startBaresipCallee(t *testing.T, user, certFile, keyFile string) *baresipCa
 	}
 	tone := filepath.Join(dir, "tone.wav")
 	writeToneWAV(t, tone, 440, 30)
-	var sipPort int
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sipPort = l.Addr().(*net.TCPAddr).Port
-		l.Close()
-		if portsFree(sipPort+1, "tcp") && portsFree(sipPort, "udp") {
-			break
-		}
-	}
+	sipPort := regFreePort(t)
 	rtp := 47000 + (sipPort%50)*20
 	config := fmt.Sprintf(`sip_listen 127.0.0.1:%d
 sip_certificate %s

@@ -200,11 +200,16 @@ func (c *Call) onNotify(req *gosip.Request, tx gosip.ServerTransaction) {
 		_ = c.srv.respond(tx, req, 481, "Subscription Does Not Exist", nil)
 		return
 	}
-	_ = c.srv.respond(tx, req, 200, "OK", nil)
 	f := parseSipfrag(req.Body())
 	if h := req.GetHeader("Subscription-State"); h != nil && strings.HasPrefix(strings.ToLower(strings.TrimSpace(h.Value())), "terminated") {
 		f.terminated = true
 	}
+	if f.status >= 200 && f.status < 300 {
+		// Marked here, before our 200 lets the transferee send its BYE: the
+		// goroutine in Refer may not yet have seen the 202 when the BYE arrives.
+		c.setTransferred(true)
+	}
+	_ = c.srv.respond(tx, req, 200, "OK", nil)
 	c.log.Info("transfer progress", "status", f.status, "terminated", f.terminated)
 	select {
 	case sub.frags <- f:

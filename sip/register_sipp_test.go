@@ -38,18 +38,15 @@ func regRequireTool(t *testing.T, name, pkg string) {
 	}
 }
 
-// regFreePort finds a port free for UDP and TCP on 127.0.0.1.
+// regFreePort is a port for a SIP peer of this package (SIPp, baresip) in the
+// package's range (freeUDPPorts: clear of the kernel's ephemeral ports and of the
+// RTP ranges of engines tested in parallel), free on loopback for UDP and TCP, and
+// with the next port free for TCP too: baresip binds its TLS transport there.
 func regFreePort(t *testing.T) int {
 	t.Helper()
-	for range 50 {
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.LocalAddr().(*net.UDPAddr).Port
-		l.Close()
-		if tl, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port))); err == nil {
-			tl.Close()
+	for range 20 {
+		port := freeUDPPorts(t)
+		if portsFree(port, "tcp") && portsFree(port+1, "tcp") {
 			return port
 		}
 	}

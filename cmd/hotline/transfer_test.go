@@ -158,14 +158,19 @@ func startSippScenario(t *testing.T, scenario string, ports sippPorts, extra ...
 	go func() { exited <- uas.Wait() }()
 	t.Cleanup(func() { _ = uas.Process.Kill() })
 	addr := "127.0.0.1:" + strconv.Itoa(ports.sip)
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		select {
+		case err := <-exited: // Wait returned: out is complete and ours to read
+			t.Fatalf("sipp exited before it held %s: %v\n%s", addr, err, tail(out.String(), 3000))
+		default:
+		}
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			return exited, out // taken: sipp is listening
 		}
 		c.Close()
 		if time.Now().After(deadline) {
-			t.Fatalf("sipp did not bind %s within 15 s", addr)
+			t.Fatalf("sipp did not bind %s within 30 s (still running)", addr)
 		}
 	}
 }
