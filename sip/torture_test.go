@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -122,13 +121,7 @@ func TestNonSIPDatagrams(t *testing.T) {
 	for _, d := range [][]byte{rtcp, rtp, stun, {0xff}} {
 		p.send(d)
 	}
-	deadline := time.Now().Add(waitTimeout)
-	for e.metric("hotline_sip_malformed_total", "reason", "not_sip") < 4 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := e.metric("hotline_sip_malformed_total", "reason", "not_sip"); n != 4 {
-		t.Fatalf("not_sip datagrams counted: %v, want 4", n)
-	}
+	e.checkMetric(4, "hotline_sip_malformed_total", "reason", "not_sip")
 	p.close()
 	l := e.newPeer("udp").newLeg()
 	l.establish(g711Offer(40000))
