@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // ticker is what the media clock needs from a per-call stream: emit every frame that is
@@ -29,6 +31,9 @@ type Clock struct {
 	stopOnce sync.Once
 	batching bool // set by batchSends before the shards start, then only read
 	reading  bool // set by batchReceives before the shards start, then only read
+
+	// late and busy, when set before start, observe each tick's lateness and length.
+	late, busy prometheus.Observer
 }
 
 type clockShard struct {
@@ -84,8 +89,15 @@ func (c *Clock) run(s *clockShard) {
 		select {
 		case <-c.stop:
 			return
-		case now := <-t.C:
-			s.tick(now)
+		case due := <-t.C:
+			// The ticker's value is when the tick was due, not when this goroutine got
+			// to run: the difference is the lateness every stream of the shard inherits.
+			start := time.Now()
+			s.tick(due)
+			if c.late != nil {
+				c.late.Observe(start.Sub(due).Seconds())
+				c.busy.Observe(time.Since(start).Seconds())
+			}
 		}
 	}
 }

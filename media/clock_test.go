@@ -1,11 +1,15 @@
 package media
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // countingStream records the times it was ticked.
@@ -63,6 +67,48 @@ func TestClockTicksStreams(t *testing.T) {
 		c.Close() // idempotent; synctest fails the test if a shard goroutine is left
 		if c.Interval() != 20*time.Millisecond {
 			t.Error("Interval")
+		}
+	})
+}
+
+// slowStream takes d of (fake) time at every tick.
+type slowStream struct{ d time.Duration }
+
+func (s slowStream) clockTick(time.Time, *txBatch) { time.Sleep(s.d) }
+
+// TestClockTickMetrics checks what the shards report of themselves, on synctest's
+// fake time: a tick that starts on time has no lateness and lasts as long as its
+// streams keep it busy.
+func TestClockTickMetrics(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		late := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "late", Buckets: []float64{.0001, .001}})
+		busy := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "busy", Buckets: []float64{.001, .002, .004}})
+		c := newClock(1, 20*time.Millisecond)
+		c.late, c.busy = late, busy
+		c.start()
+		_, remove := c.add(slowStream{3 * time.Millisecond})
+		time.Sleep(200*time.Millisecond + time.Microsecond)
+		synctest.Wait()
+		remove()
+		c.Close()
+		lm, bm := &dto.Metric{}, &dto.Metric{}
+		if err := late.Write(lm); err != nil {
+			t.Fatal(err)
+		}
+		if err := busy.Write(bm); err != nil {
+			t.Fatal(err)
+		}
+		if n := lm.GetHistogram().GetSampleCount(); n != 10 {
+			t.Fatalf("lateness observed %d ticks in 200 ms, want 10", n)
+		}
+		if s := lm.GetHistogram().GetSampleSum(); s != 0 {
+			t.Errorf("lateness sum %v on an idle fake clock, want 0", s)
+		}
+		if s := bm.GetHistogram().GetSampleSum(); math.Abs(s-10*0.003) > 1e-9 {
+			t.Errorf("tick length sum %v, want 10 ticks of 3 ms", s)
+		}
+		if b := bm.GetHistogram().GetBucket(); b[1].GetCumulativeCount() != 0 || b[2].GetCumulativeCount() != 10 {
+			t.Errorf("tick lengths not in the (2, 4] ms bucket: %v", b)
 		}
 	})
 }

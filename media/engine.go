@@ -338,6 +338,7 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 		}
 	}
 	if !e.manual {
+		e.clock.late, e.clock.busy = m.tickLate, m.tickBusy
 		e.clock.start()
 	}
 	return e, nil

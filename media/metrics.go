@@ -63,6 +63,12 @@ type Metrics struct {
 	jitter prometheus.Histogram
 	mos    prometheus.Histogram
 	rtt    prometheus.Histogram
+
+	// tickLate and tickBusy tell whether the media clock keeps time: how late a shard
+	// woke for its tick, and how long the tick then took. Either growing past a few
+	// milliseconds is what a caller hears as uneven audio before any packet is lost.
+	tickLate prometheus.Histogram
+	tickBusy prometheus.Histogram
 }
 
 // NewMetrics registers the media series on reg (tests pass a fresh registry). ports, when
@@ -169,6 +175,16 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 			Help:    "Estimated MOS (ITU-T G.107 E-model) of the audio received from the caller, per call that received audio.",
 			Buckets: []float64{1, 2, 2.5, 3, 3.5, 3.8, 4, 4.2, 4.3, 4.4, 4.5},
 		}),
+		tickLate: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_media_tick_lateness_seconds",
+			Help:    "How long after its due time each media clock shard started a tick (the process waited for a CPU, or other work held the Go scheduler). Every call of the shard sends its frames this late; past the jitter buffers of the far end it is heard.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .02, .05, .1},
+		}),
+		tickBusy: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "hotline_media_tick_seconds",
+			Help:    "How long each media clock shard tick took: reading the calls' RTP, playing out and sending every stream of the shard. Near the 20 ms interval the shard cannot keep up.",
+			Buckets: []float64{.0002, .0005, .001, .002, .005, .01, .015, .02, .05},
+		}),
 		rtt: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hotline_rtp_round_trip_seconds",
 			Help:    "Mean RTCP round-trip time (RFC 3550 §6.4.1) per call that measured one.",
@@ -179,7 +195,7 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 		garbage, dtmf, dups, sent, rtcpBad, m.dtmfDropped, m.timeouts, m.sendErrors, m.lateTicks,
 		m.latches, m.sessions, m.sendBatching, m.sendBatches, m.receiveBatching, m.receiveBatches, m.concealed, m.fecRecovered, m.decodeError, m.lostPackets,
 		m.latePackets, m.vadDropped, m.rtcpReceived, m.rtcpSent, m.rtcpSendErrors, m.jitter,
-		m.mos, m.rtt, NewUDPErrorsCollector("")}
+		m.mos, m.rtt, m.tickLate, m.tickBusy, NewUDPErrorsCollector("")}
 	srtpErrors, srtpChildren := newSRTPCounters()
 	m.srtp = srtpChildren
 	cs = append(cs, srtpErrors)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -83,5 +84,30 @@ func TestSIPpLoad(t *testing.T) {
 		if rate, calls := sc.load(c.n); rate != c.rate || calls != c.calls {
 			t.Errorf("load(%d) = %v/s, %d calls; want %v/s, %d", c.n, rate, calls, c.rate, c.calls)
 		}
+	}
+}
+
+// TestQuantileDelta checks the histogram quantile over the difference of two scrapes
+// against values worked out by hand.
+func TestQuantileDelta(t *testing.T) {
+	before := metricLines{
+		`h_bucket{le="0.001"} 10`, `h_bucket{le="0.01"} 10`, `h_bucket{le="+Inf"} 10`,
+	}
+	after := metricLines{
+		`h_bucket{le="0.001"} 60`, `h_bucket{le="0.01"} 110`, `h_bucket{le="+Inf"} 110`,
+		`other_bucket{le="0.001"} 5`,
+	}
+	// 100 new observations: 50 up to 1 ms, 50 between 1 and 10 ms.
+	for _, c := range []struct{ q, want float64 }{{0.5, 0.001}, {0.25, 0.0005}, {0.99, 0.001 + 0.009*49/50}} {
+		if got := quantileDelta(before, after, "h", c.q); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("q%.2f = %g, want %g", c.q, got, c.want)
+		}
+	}
+	if got := quantileDelta(before, before, "h", 0.99); got != 0 {
+		t.Errorf("nothing observed: %g, want 0", got)
+	}
+	past := metricLines{`h_bucket{le="0.001"} 10`, `h_bucket{le="0.01"} 10`, `h_bucket{le="+Inf"} 20`}
+	if got := quantileDelta(before, past, "h", 0.99); got != 0.01 {
+		t.Errorf("beyond the last bucket: %g, want 0.01", got)
 	}
 }

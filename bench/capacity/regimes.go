@@ -265,13 +265,15 @@ func (d *driver) engineStep(ctx context.Context, spec *regime, n, attempt int) S
 		return s
 	}
 	time.Sleep(2 * time.Second)
-	before := d.sampleCores(e.pid())
+	before, mBefore := d.sampleCores(e.pid()), scrape(e.httpURL)
 	rep, err := loadtest.Run(ctx, spec.config(n, e))
-	after := d.sampleCores(e.pid())
+	after, mAfter := d.sampleCores(e.pid()), scrape(e.httpURL)
 	if err != nil {
 		s.Error = err.Error()
 		return s
 	}
+	s.TickLateP99 = round3(1000 * quantileDelta(mBefore, mAfter, "hotline_media_tick_lateness_seconds", 0.99))
+	s.TickBusyP99 = round3(1000 * quantileDelta(mBefore, mAfter, "hotline_media_tick_seconds", 0.99))
 	if err := e.stop(20 * time.Second); err != nil {
 		s.Notes = append(s.Notes, "engine stop: "+err.Error())
 	}

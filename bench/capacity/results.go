@@ -88,6 +88,12 @@ type StepResult struct {
 	MemoryPerCall   int64   `json:"engine_memory_per_call_bytes"`
 	GeneratorCPUMax float64 `json:"generator_cpu_max"`
 	EngineWarnings  int     `json:"engine_warnings"`
+	// TickLateP99 and TickBusyP99 are the engine's own view of its media clock over
+	// the step (hotline_media_tick_lateness_seconds, hotline_media_tick_seconds): how
+	// late its shards woke and how long a tick took. A late wake-up delays every call
+	// of the shard at once; it tells a scheduling stall from a shard with too much work.
+	TickLateP99 float64 `json:"tick_lateness_p99_ms"`
+	TickBusyP99 float64 `json:"tick_p99_ms"`
 
 	// Cores are what the engine's and the generator's CPUs did over the step;
 	// Foreign is the share other processes took from each (busy minus ours).
@@ -265,11 +271,11 @@ func (r *Results) markdown() string {
 		if rr.CapacityReport != "" {
 			fmt.Fprintf(&b, "Report of the step at capacity, with plots: [%s](%s). Every step's report was written to %s.\n\n", rr.CapacityReport, rr.CapacityReport, filepath.Dir(rr.Steps[0].Report))
 		}
-		b.WriteString("| load | try | verdict | completion | setup p50/p99 ms | first audio p99 ms | gap p50/p99/max ms | loss | jitter ms | engine CPU mean/max | CPU-s/call-min | engine RSS | gen CPU max | foreign CPU 0/1 | run-queue wait 0/1 | load avg |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| load | try | verdict | completion | setup p50/p99 ms | first audio p99 ms | gap p50/p99/max ms | loss | jitter ms | engine CPU mean/max | tick late/length p99 ms | CPU-s/call-min | engine RSS | gen CPU max | foreign CPU 0/1 | run-queue wait 0/1 | load avg |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range rr.Steps {
 			if s.Error != "" {
-				fmt.Fprintf(&b, "| %d | %d | error: %s | | | | | | | | | | | | | %.2f |\n", s.N, s.Attempt, oneLine(s.Error), s.Load1)
+				fmt.Fprintf(&b, "| %d | %d | error: %s | | | | | | | | | | | | | | %.2f |\n", s.N, s.Attempt, oneLine(s.Error), s.Load1)
 				continue
 			}
 			v := "pass"
@@ -278,13 +284,21 @@ func (r *Results) markdown() string {
 			} else if !s.Valid {
 				v = "invalid: " + strings.Join(s.Reasons, "; ")
 			}
-			fmt.Fprintf(&b, "| %d | %d | %s | %.2f%% | %.1f / %.1f | %.0f | %.1f / %.1f / %.0f | %.3f%% | %.2f | %.0f%% / %.0f%% | %.3f | %s | %.0f%% | %.0f%% / %.0f%% | %.1f%% / %.1f%% | %.2f |\n",
+			fmt.Fprintf(&b, "| %d | %d | %s | %.2f%% | %.1f / %.1f | %.0f | %.1f / %.1f / %.0f | %.3f%% | %.2f | %.0f%% / %.0f%% | %s | %.3f | %s | %.0f%% | %.0f%% / %.0f%% | %.1f%% / %.1f%% | %.2f |\n",
 				s.N, s.Attempt, v, 100*s.Completion, s.SetupP50, s.SetupP99, s.FirstAudio99, s.GapP50, s.GapP99, s.GapMax,
-				100*s.Loss, s.JitterMean, 100*s.EngineCPUMean, 100*s.EngineCPUMax, s.CPUPerCallMin, mib(s.EngineRSSPeak),
+				100*s.Loss, s.JitterMean, 100*s.EngineCPUMean, 100*s.EngineCPUMax, s.tick(), s.CPUPerCallMin, mib(s.EngineRSSPeak),
 				100*s.GeneratorCPUMax, 100*s.Foreign[0], 100*s.Foreign[1], 100*s.Wait[0], 100*s.Wait[1], s.Load1)
 		}
 	}
 	return b.String()
+}
+
+// tick is the table's media clock cell; "-" for the probe, which has no clock.
+func (s *StepResult) tick() string {
+	if s.TickLateP99 == 0 && s.TickBusyP99 == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f / %.1f", s.TickLateP99, s.TickBusyP99)
 }
 
 func oneLine(s string) string {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -367,6 +369,65 @@ func (m metricLines) sum(name, label string) float64 {
 		}
 	}
 	return total
+}
+
+// quantileDelta is the q-quantile of histogram name over what it observed between two
+// scrapes, interpolated within its bucket as Prometheus's histogram_quantile does; 0
+// when it observed nothing. An observation past the last finite bucket counts as that
+// bucket's bound.
+func quantileDelta(before, after metricLines, name string, q float64) float64 {
+	type bucket struct{ le, n float64 }
+	read := func(m metricLines) map[float64]float64 {
+		out := map[float64]float64{}
+		for _, line := range m {
+			rest, ok := strings.CutPrefix(line, name+"_bucket{")
+			if !ok {
+				continue
+			}
+			_, v, ok := strings.Cut(rest, `le="`)
+			if !ok {
+				continue
+			}
+			le, count, ok := strings.Cut(v, `"`)
+			if !ok {
+				continue
+			}
+			f := strings.Fields(count)
+			bound, err1 := strconv.ParseFloat(le, 64)
+			n, err2 := strconv.ParseFloat(f[len(f)-1], 64)
+			if err1 == nil && err2 == nil {
+				out[bound] += n
+			}
+		}
+		return out
+	}
+	b, a := read(before), read(after)
+	var bs []bucket
+	for le, n := range a {
+		bs = append(bs, bucket{le, n - b[le]})
+	}
+	slices.SortFunc(bs, func(x, y bucket) int { return cmp.Compare(x.le, y.le) })
+	if len(bs) == 0 || bs[len(bs)-1].n <= 0 {
+		return 0
+	}
+	rank := q * bs[len(bs)-1].n
+	lo, below := 0.0, 0.0
+	for _, x := range bs {
+		if x.n >= rank {
+			if math.IsInf(x.le, 1) {
+				return lo
+			}
+			if x.n == below {
+				return x.le
+			}
+			return lo + (x.le-lo)*(rank-below)/(x.n-below)
+		}
+		if !math.IsInf(x.le, 1) {
+			lo = x.le
+		}
+		below = x.n
+	}
+	return lo
 }
 
 // readRTT reads sipp's -trace_rtt file: "date_ms;response_time_ms;rtd_no;" lines.
