@@ -75,14 +75,25 @@ func newClock(shards int, interval time.Duration) *Clock {
 
 // start runs one goroutine per shard; Close waits for them.
 func (c *Clock) start() {
-	for _, s := range c.shards {
+	for i, s := range c.shards {
 		c.wg.Add(1)
-		go c.run(s)
+		go c.run(s, c.interval*time.Duration(i)/time.Duration(len(c.shards)))
 	}
 }
 
-func (c *Clock) run(s *clockShard) {
+// run ticks shard s every interval, phase after the first shard. Staggered shards
+// share the CPU in turns instead of all waking at once, where the last would wait for
+// every other's tick each time and the Go scheduler's other work would find the whole
+// interval's media squeezed into one burst.
+func (c *Clock) run(s *clockShard, phase time.Duration) {
 	defer c.wg.Done()
+	if phase > 0 {
+		select {
+		case <-c.stop:
+			return
+		case <-time.After(phase):
+		}
+	}
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	for {

@@ -42,7 +42,8 @@ func TestClockTicksStreams(t *testing.T) {
 		if c.shards[0].len()+c.shards[1].len() != 2 || c.shards[0].len() != 1 {
 			t.Fatalf("streams not spread over shards: %d, %d", c.shards[0].len(), c.shards[1].len())
 		}
-		time.Sleep(time.Second + time.Millisecond)
+		// a is on shard 1, which ticks half an interval after shard 0 (b's).
+		time.Sleep(time.Second + 11*time.Millisecond)
 		synctest.Wait()
 		if a.count() != 50 || b.count() != 50 {
 			t.Fatalf("ticks in 1 s: %d and %d, want 50", a.count(), b.count())
@@ -51,6 +52,9 @@ func TestClockTicksStreams(t *testing.T) {
 			if d := a.ticks[i].Sub(a.ticks[i-1]); d != 20*time.Millisecond {
 				t.Fatalf("tick %d came %v after the previous", i, d)
 			}
+		}
+		if d := a.ticks[0].Sub(b.ticks[0]); d != 10*time.Millisecond {
+			t.Fatalf("shard 1 ticks %v after shard 0, want half the interval", d)
 		}
 		removeA()
 		removeA() // idempotent
