@@ -176,6 +176,7 @@ rtp:
   codecs: [opus, G722, PCMU, PCMA]
   send_batching: auto
   receive_batching: auto
+  clock_shards: 3
 flows:
   dir: %[5]s
   default: wait
@@ -270,8 +271,8 @@ log:
 		},
 		{
 			name: "bad_values",
-			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n  send_batching: sometimes\n  receive_batching: never\n",
-			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max", "rtp.send_batching", "rtp.receive_batching"},
+			yaml: "log:\n  level: loud\nrtp:\n  port_min: 20000\n  port_max: 10000\n  send_batching: sometimes\n  receive_batching: never\n  clock_shards: -1\n",
+			want: []string{"log.level", `"loud"`, "rtp.port_min/port_max", "rtp.send_batching", "rtp.receive_batching", "rtp.clock_shards"},
 		},
 		{
 			name: "bad_duration",

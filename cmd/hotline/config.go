@@ -235,6 +235,10 @@ type RTPConfig struct {
 	// the largest share of the engine's CPU once sends were batched); off gives each
 	// call a receive goroutine. Default: auto.
 	ReceiveBatching string `yaml:"receive_batching"`
+	// ClockShards is how many media clock goroutines share the calls, ticking in
+	// turn over the 20 ms interval. Each tick holds its core for as long as its calls
+	// take, so more shards cut the stalls SIP and flows see under load. Default 4.
+	ClockShards int `yaml:"clock_shards"`
 }
 
 // codecs resolves rtp.codecs.
@@ -301,7 +305,7 @@ func DefaultConfig() Config {
 			// Kamailio): the flood guard never bans it.
 			Guard: guard.Config{Exempt: []string{"127.0.0.0/8", "::1"}}},
 		HTTP:    HTTPConfig{Listen: defaultHTTPListen},
-		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto", SendBatching: media.SendBatchingAuto, ReceiveBatching: media.ReceiveBatchingAuto},
+		RTP:     RTPConfig{BindAddress: defaultRTPBind, PortMin: media.DefaultPortMin, PortMax: media.DefaultPortMax, Timeout: &Duration{media.DefaultRTPTimeout}, SocketBuffer: media.DefaultSocketBuffer, Symmetric: "auto", SendBatching: media.SendBatchingAuto, ReceiveBatching: media.ReceiveBatchingAuto, ClockShards: media.DefaultClockShards},
 		Flows:   FlowsConfig{Default: defaultFlow},
 		TTS:     TTSConfig{Speed: 160},
 		Log:     LogConfig{Level: "info", Format: "text"},
@@ -395,6 +399,9 @@ func (c *Config) Validate() error {
 	case "", media.SendBatchingAuto, media.SendBatchingOff:
 	default:
 		bad("rtp.send_batching: %q (want auto or off)", c.RTP.SendBatching)
+	}
+	if c.RTP.ClockShards < 0 || c.RTP.ClockShards > 64 {
+		bad("rtp.clock_shards: %d (want 1 to 64, or 0 for the default %d)", c.RTP.ClockShards, media.DefaultClockShards)
 	}
 	switch c.RTP.ReceiveBatching {
 	case "", media.ReceiveBatchingAuto, media.ReceiveBatchingOff:

@@ -258,6 +258,7 @@ func newEngine(cfg Config, log *slog.Logger) (*engine, error) {
 		Latch:           latch,
 		SendBatching:    cfg.RTP.SendBatching,
 		ReceiveBatching: cfg.RTP.ReceiveBatching,
+		ClockShards:     cfg.RTP.ClockShards,
 	}
 	if cfg.RTP.Timeout != nil {
 		mcfg.Timeout = cfg.RTP.Timeout.Duration
