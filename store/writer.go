@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -369,6 +370,10 @@ func (w *Writer) run() {
 		w.mu.Unlock()
 
 		written, failed := w.write(ops)
+		// A backlog is written transaction after transaction without blocking; step
+		// aside between them so the engine's other goroutines (the media clock above
+		// all) do not wait for the whole backlog on a busy core.
+		runtime.Gosched()
 
 		w.mu.Lock()
 		w.inflight = 0

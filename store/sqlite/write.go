@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/bits"
+	"runtime"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func (s *Store) Write(ctx context.Context, ops ...store.Op) error {
 		return fmt.Errorf("sqlite: write: begin: %w", s.wrap(err))
 	}
 	defer tx.Rollback()
-	w := txWriter{tx: tx, node: s.node, prepared: s.prepared, stmts: map[string]*sql.Stmt{}}
+	w := txWriter{tx: tx, node: s.node, prepared: s.prepared, stmts: map[string]*sql.Stmt{}, ran: time.Now()}
 	defer w.close()
 	for i := 0; i < len(ops); {
 		if _, ok := ops[i].(store.CallEvent); ok {
@@ -135,7 +136,16 @@ type txWriter struct {
 	prepared map[string]*sql.Stmt // by query, on the write connection
 	stmts    map[string]*sql.Stmt // the same, bound to tx
 	args     []any                // reused for multi-row inserts
+	ran      time.Time            // when the transaction last let other goroutines run
 }
+
+// yieldEvery bounds how long a transaction keeps the CPU. SQLite here is Go code that
+// runs on the engine's own cores, a statement after another without blocking, so a
+// transaction of a few hundred ops holds a core for tens of milliseconds, and on a
+// one-core engine the media clock's tick waits that long: every call of the shard
+// then sends its audio late (bench/PROFILE.md, "Shorter ticks"). Between statements
+// the transaction steps aside once this much time has passed.
+const yieldEvery = time.Millisecond
 
 func (w *txWriter) close() {
 	for _, st := range w.stmts {
@@ -154,6 +164,10 @@ func (w *txWriter) exec(ctx context.Context, query string, args ...any) error {
 		w.stmts[query] = st
 	}
 	_, err := st.ExecContext(ctx, args...)
+	if now := time.Now(); now.Sub(w.ran) >= yieldEvery {
+		runtime.Gosched()
+		w.ran = now
+	}
 	return err
 }
 
