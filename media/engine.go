@@ -26,10 +26,10 @@ const (
 	DefaultSocketBuffer  = 512 << 10
 	DefaultQuarantine    = 2 * time.Second
 	DefaultClockInterval = 20 * time.Millisecond
-	// DefaultClockShards splits a tick's calls four ways: on one core at 800 to 900
-	// IVR calls, four shards answered INVITEs with a setup p99 of 53-203 ms where two
-	// took 364-1,278 ms (bench/PROFILE.md, "Shorter ticks").
-	DefaultClockShards = 4
+	// DefaultClockShards splits a tick's calls two ways. Four shards answered INVITEs
+	// sooner on an overloaded core but left the callers' audio no steadier below the
+	// limit (bench/PROFILE.md, "Shorter ticks"), so two it stays.
+	DefaultClockShards = 2
 	DefaultPtime       = 20 * time.Millisecond
 	// DefaultJitterMinDelay and DefaultJitterMaxDelay bound the adaptive jitter buffer:
 	// one frame absorbs the phase between arrival and the clock's tick; ITU-T G.114

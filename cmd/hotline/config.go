@@ -237,7 +237,7 @@ type RTPConfig struct {
 	ReceiveBatching string `yaml:"receive_batching"`
 	// ClockShards is how many media clock goroutines share the calls, ticking in
 	// turn over the 20 ms interval. Each tick holds its core for as long as its calls
-	// take, so more shards cut the stalls SIP and flows see under load. Default 4.
+	// take, so more shards cut the stalls SIP and flows see under load. Default 2.
 	ClockShards int `yaml:"clock_shards"`
 }
 
