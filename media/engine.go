@@ -129,8 +129,8 @@ type Config struct {
 	Latch Latch
 	// ClockShards is how many media clock goroutines pace the calls, their ticks
 	// spread evenly over the 20 ms interval (default DefaultClockShards). A shard's
-	// tick runs its calls back to back and nothing else in the process runs on its
-	// core meanwhile, so more shards mean shorter stalls for SIP, flows and records
+	// tick runs its calls back to back, and on a one-core engine nothing else runs
+	// meanwhile, so more shards mean shorter stalls for SIP, flows and records
 	// (bench/PROFILE.md) at the price of one more wake-up per interval each.
 	ClockShards int
 	// Jitter configures every call's jitter buffer (adaptive, on by default).

@@ -141,10 +141,10 @@ type txWriter struct {
 
 // yieldEvery bounds how long a transaction keeps the CPU. SQLite here is Go code that
 // runs on the engine's own cores, a statement after another without blocking, so a
-// transaction of a few hundred ops holds a core for tens of milliseconds, and on a
-// one-core engine the media clock's tick waits that long: every call of the shard
-// then sends its audio late (bench/PROFILE.md, "Shorter ticks"). Between statements
-// the transaction steps aside once this much time has passed.
+// transaction of a few hundred ops held a core for up to 10 ms in the traces of
+// bench/PROFILE.md ("Shorter ticks"), and on a one-core engine a media clock tick due
+// meanwhile waits that long: every call of the shard then sends its audio late.
+// Between statements the transaction steps aside once this much time has passed.
 const yieldEvery = time.Millisecond
 
 func (w *txWriter) close() {
