@@ -30,6 +30,13 @@ func (c *countingStream) count() int {
 	return len(c.ticks)
 }
 
+// times is a copy of the tick times so far.
+func (c *countingStream) times() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Time(nil), c.ticks...)
+}
+
 // TestClockTicksStreams runs the real clock goroutines on synctest's fake time: every
 // registered stream is ticked every 20 ms, on its own shard, until removed; removal is
 // idempotent and Close waits for the shards.
@@ -48,12 +55,13 @@ func TestClockTicksStreams(t *testing.T) {
 		if a.count() != 50 || b.count() != 50 {
 			t.Fatalf("ticks in 1 s: %d and %d, want 50", a.count(), b.count())
 		}
-		for i := 1; i < len(a.ticks); i++ {
-			if d := a.ticks[i].Sub(a.ticks[i-1]); d != 20*time.Millisecond {
+		at, bt := a.times(), b.times()
+		for i := 1; i < len(at); i++ {
+			if d := at[i].Sub(at[i-1]); d != 20*time.Millisecond {
 				t.Fatalf("tick %d came %v after the previous", i, d)
 			}
 		}
-		if d := a.ticks[0].Sub(b.ticks[0]); d != 10*time.Millisecond {
+		if d := at[0].Sub(bt[0]); d != 10*time.Millisecond {
 			t.Fatalf("shard 1 ticks %v after shard 0, want half the interval", d)
 		}
 		removeA()
