@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"net/http"
 	"os"
@@ -352,19 +353,28 @@ func scrape(base string) metricLines {
 	return strings.Split(string(b), "\n")
 }
 
+// samples yields the samples of metric name: the rest of each line after the name
+// (its labels, if any) and the value.
+func (m metricLines) samples(name string) iter.Seq2[string, float64] {
+	return func(yield func(string, float64) bool) {
+		for _, line := range m {
+			rest, ok := strings.CutPrefix(line, name)
+			if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
+				continue
+			}
+			f := strings.Fields(rest)
+			if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil && !yield(rest, v) {
+				return
+			}
+		}
+	}
+}
+
 // sum adds the samples of metric name whose labels contain label ("" for all).
 func (m metricLines) sum(name, label string) float64 {
 	var total float64
-	for _, line := range m {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '{') {
-			continue
-		}
-		if label != "" && !strings.Contains(rest, label) {
-			continue
-		}
-		f := strings.Fields(rest)
-		if v, err := strconv.ParseFloat(f[len(f)-1], 64); err == nil {
+	for labels, v := range m.samples(name) {
+		if label == "" || strings.Contains(labels, label) {
 			total += v
 		}
 	}
@@ -379,23 +389,13 @@ func quantileDelta(before, after metricLines, name string, q float64) float64 {
 	type bucket struct{ le, n float64 }
 	read := func(m metricLines) map[float64]float64 {
 		out := map[float64]float64{}
-		for _, line := range m {
-			rest, ok := strings.CutPrefix(line, name+"_bucket{")
+		for labels, n := range m.samples(name + "_bucket") {
+			_, v, ok := strings.Cut(labels, `le="`)
 			if !ok {
 				continue
 			}
-			_, v, ok := strings.Cut(rest, `le="`)
-			if !ok {
-				continue
-			}
-			le, count, ok := strings.Cut(v, `"`)
-			if !ok {
-				continue
-			}
-			f := strings.Fields(count)
-			bound, err1 := strconv.ParseFloat(le, 64)
-			n, err2 := strconv.ParseFloat(f[len(f)-1], 64)
-			if err1 == nil && err2 == nil {
+			le, _, _ := strings.Cut(v, `"`)
+			if bound, err := strconv.ParseFloat(le, 64); err == nil {
 				out[bound] += n
 			}
 		}
