@@ -31,6 +31,12 @@ type Clock struct {
 	stopOnce sync.Once
 	batching bool // set by batchSends before the shards start, then only read
 	reading  bool // set by batchReceives before the shards start, then only read
+	// multishot: each shard goroutine, at its start, tries to switch its receive ring
+	// to multishot reads on its own locked thread (rxring_linux.go); msErrs are the
+	// reasons of those that could not, read after start.
+	multishot bool
+	msErrs    []error
+	msMu      sync.Mutex
 
 	// late and busy, when set before start, observe each tick's lateness and length.
 	late, busy prometheus.Observer
@@ -73,20 +79,42 @@ func newClock(shards int, interval time.Duration) *Clock {
 	return c
 }
 
-// start runs one goroutine per shard; Close waits for them.
+// start runs one goroutine per shard; Close waits for them. It returns once every
+// shard has set its receive ring up, so sessions register after that.
 func (c *Clock) start() {
+	var ready sync.WaitGroup
 	for i, s := range c.shards {
 		c.wg.Add(1)
-		go c.run(s, c.interval*time.Duration(i)/time.Duration(len(c.shards)))
+		ready.Add(1)
+		go c.run(s, c.interval*time.Duration(i)/time.Duration(len(c.shards)), ready.Done)
 	}
+	ready.Wait()
+}
+
+// multishotErrs is why shards kept the epoll listing (nil: every shard reads with
+// multishot reads, or none was asked to).
+func (c *Clock) multishotErrs() []error {
+	c.msMu.Lock()
+	defer c.msMu.Unlock()
+	return c.msErrs
 }
 
 // run ticks shard s every interval, phase after the first shard. Staggered shards
 // share the CPU in turns instead of all waking at once, where the last would wait for
 // every other's tick each time and the Go scheduler's other work would find the whole
 // interval's media squeezed into one burst.
-func (c *Clock) run(s *clockShard, phase time.Duration) {
+func (c *Clock) run(s *clockShard, phase time.Duration, ready func()) {
 	defer c.wg.Done()
+	if s.rx != nil && c.multishot {
+		// The goroutine stays on this thread for good: a multishot ring answers only
+		// the thread that made it.
+		if err := lockForMultishot(s.rx); err != nil {
+			c.msMu.Lock()
+			c.msErrs = append(c.msErrs, err)
+			c.msMu.Unlock()
+		}
+	}
+	ready()
 	if phase > 0 {
 		select {
 		case <-c.stop:

@@ -74,7 +74,14 @@ const (
 	// ReceiveBatchingAuto lets the media clock read every call's RTP socket once per
 	// tick through io_uring where the kernel allows it (the self-test at start proves
 	// non-blocking reads and arrival timestamps), else a goroutine per call reads.
+	// Where the kernel has multishot reads and deferred task work (Linux 6.1), each
+	// socket's read stays armed and a tick only collects what came (rxring_linux.go);
+	// otherwise an epoll listing says which sockets to read.
 	ReceiveBatchingAuto = "auto"
+	// ReceiveBatchingPoll is auto without multishot reads: the epoll listing and one
+	// read entry per datagram, for a kernel whose multishot reads misbehave and for
+	// comparing the two.
+	ReceiveBatchingPoll = "poll"
 	// ReceiveBatchingOff reads each call's RTP socket with a goroutine of its own.
 	ReceiveBatchingOff = "off"
 )
@@ -149,7 +156,7 @@ type Config struct {
 	// system call per outgoing packet (bench/PROFILE.md).
 	SendBatching string
 	// ReceiveBatching says how incoming RTP is read: ReceiveBatchingAuto (the
-	// default) or ReceiveBatchingOff. A receive goroutine per call costs a system call
+	// default), ReceiveBatchingPoll or ReceiveBatchingOff. A receive goroutine per call costs a system call
 	// and a wake-up per packet, the largest share of the engine's CPU once sends were
 	// batched (bench/PROFILE.md).
 	ReceiveBatching string
@@ -223,9 +230,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("media: unknown send batching policy %q (want auto or off)", c.SendBatching))
 	}
 	switch c.ReceiveBatching {
-	case "", ReceiveBatchingAuto, ReceiveBatchingOff:
+	case "", ReceiveBatchingAuto, ReceiveBatchingPoll, ReceiveBatchingOff:
 	default:
-		errs = append(errs, fmt.Errorf("media: unknown receive batching policy %q (want auto or off)", c.ReceiveBatching))
+		errs = append(errs, fmt.Errorf("media: unknown receive batching policy %q (want auto, poll or off)", c.ReceiveBatching))
 	}
 	return errors.Join(errs...)
 }
@@ -334,7 +341,7 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 			m.sendBatching.Set(1)
 		}
 	}
-	if cfg.ReceiveBatching == ReceiveBatchingAuto && (!e.manual || e.manualReads) {
+	if cfg.ReceiveBatching != ReceiveBatchingOff && (!e.manual || e.manualReads) {
 		err := e.clock.batchReceives(m, func(err error) {
 			m.receiveBatching.Set(0)
 			e.log.Error("batched RTP receiving failed: the clock reads each socket with one system call from now on", "error", err)
@@ -343,11 +350,19 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 			e.log.Info("RTP receiving is not batched: a receive goroutine per call", "reason", err)
 		} else {
 			m.receiveBatching.Set(1)
+			e.clock.multishot = cfg.ReceiveBatching == ReceiveBatchingAuto
 		}
 	}
 	if !e.manual {
 		e.clock.late, e.clock.busy = m.tickLate, m.tickBusy
 		e.clock.start()
+		if e.clock.multishot {
+			if errs := e.clock.multishotErrs(); errs != nil {
+				e.log.Info("RTP receiving: an epoll listing says which sockets to read at each tick (no multishot reads)", "reason", errors.Join(errs...))
+			} else {
+				e.log.Debug("RTP receiving: multishot reads, collected at each tick")
+			}
+		}
 	}
 	return e, nil
 }

@@ -128,6 +128,7 @@ type rxSlot struct {
 	st     *rxState
 	nextHK time.Time // next housekeeping (the shard's goroutine only)
 	listed uint64    // the rxBatch.listing that last listed the socket
+	msKey  uint64    // the session's slot in the shard's multishot table (rxring_linux.go)
 
 	msgs  [rxDepth]syscall.Msghdr
 	iov   [rxDepth]syscall.Iovec
@@ -158,19 +159,24 @@ func (x *rxSlot) reset(i int) {
 	h.Flags = 0
 }
 
-// arrival is when buffer i's datagram reached the socket, from its SO_TIMESTAMPNS
-// control message: now (a time.Now with its monotonic reading) minus the packet's age
-// on the wall clock (wall is now's UnixNano), so the result stays on the monotonic
-// clock. Without a timestamp it is now.
+// arrival is when buffer i's datagram reached the socket (see arrivalAt).
 func (x *rxSlot) arrival(i int, now time.Time, wall int64) time.Time {
-	if uint64(x.msgs[i].Controllen) < uint64(syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{})))) {
+	return arrivalAt(unsafe.Pointer(&x.ctrl[i][0]), uint64(x.msgs[i].Controllen), now, wall)
+}
+
+// arrivalAt is when a datagram reached the socket, from the SO_TIMESTAMPNS control
+// message of ctrlLen bytes at ctrl: now (a time.Now with its monotonic reading) minus
+// the packet's age on the wall clock (wall is now's UnixNano), so the result stays on
+// the monotonic clock. Without a timestamp it is now.
+func arrivalAt(ctrl unsafe.Pointer, ctrlLen uint64, now time.Time, wall int64) time.Time {
+	if ctrlLen < uint64(syscall.CmsgSpace(int(unsafe.Sizeof(syscall.Timespec{})))) {
 		return now
 	}
-	c := (*syscall.Cmsghdr)(unsafe.Pointer(&x.ctrl[i][0]))
+	c := (*syscall.Cmsghdr)(ctrl)
 	if c.Level != syscall.SOL_SOCKET || c.Type != syscall.SCM_TIMESTAMPNS {
 		return now
 	}
-	ts := (*syscall.Timespec)(unsafe.Add(unsafe.Pointer(&x.ctrl[i][0]), syscall.CmsgLen(0)))
+	ts := (*syscall.Timespec)(unsafe.Add(ctrl, syscall.CmsgLen(0)))
 	age := time.Duration(wall - ts.Nano())
 	if age <= 0 || age > maxAge {
 		return now
@@ -204,6 +210,19 @@ type rxBatch struct {
 	m        *Metrics
 	onFail   func(error)
 	complete func(c *ioURingCQE)
+
+	// ms, once upgrade succeeded, reads the sockets with multishot reads instead of
+	// the epoll listing (rxring_linux.go). The shard's goroutine sets it (upgrade,
+	// msFail) under regMu, so register and unregister read it under regMu and the
+	// shard without. The table and the queues below are under regMu too.
+	ms         *msRing
+	msDone     chan struct{} // closed when the ring is given up or closed
+	msSlots    []msSlot
+	msFree     []uint32
+	msArm      []uint64 // keys whose read the next pass arms
+	msCancel   []uint64 // keys whose read the next pass cancels
+	msOut      []msEntry
+	msComplete func(c *ioURingCQE)
 }
 
 // newRxBatch sets up a receive ring and proves, on loopback sockets of its own, that
@@ -241,6 +260,10 @@ func (b *rxBatch) register(s *Session) error {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
+	if b.ms != nil {
+		b.msRegister(s)
+		return nil
+	}
 	if err := syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return fmt.Errorf("media: watching the RTP socket: %w", err)
 	}
@@ -249,9 +272,14 @@ func (b *rxBatch) register(s *Session) error {
 }
 
 // unregister stops the reads of s's socket; the socket is closed after it (closing the
-// descriptor takes it out of the epoll instance), between two ticks.
+// descriptor takes it out of the epoll instance), between two ticks. With multishot
+// reads it waits for the shard to cancel s's read, up to a tick.
 func (b *rxBatch) unregister(s *Session) {
 	b.regMu.Lock()
+	if b.ms != nil {
+		b.msUnregister(s)
+		return
+	}
 	defer b.regMu.Unlock()
 	fd := int32(s.rxs.fd)
 	if b.reg[fd] == s {
@@ -367,11 +395,30 @@ func (b *rxBatch) selfTest() error {
 // receive reads the sockets of list that hold data, hands each datagram to its session
 // and does the sessions' housekeeping when it is due.
 func (b *rxBatch) receive(list []*Session) {
-	if b == nil || len(list) == 0 {
+	if b == nil || len(list) == 0 && b.ms == nil {
 		return
 	}
 	now := time.Now()
 	wall := now.UnixNano()
+	if b.ms != nil {
+		b.receiveMultishot(now, wall)
+		if b.ms == nil { // the ring failed: read what it left with the listing
+			b.receiveListed(now, wall)
+		}
+	} else {
+		b.receiveListed(now, wall)
+	}
+	for _, s := range list {
+		if x := s.rxs; !now.Before(x.nextHK) {
+			s.housekeep(now, x.st.dtmf)
+			x.nextHK = now.Add(housekeepEvery)
+		}
+	}
+}
+
+// receiveListed reads the sockets epoll lists as holding data, in rounds until none
+// does (or rxRounds).
+func (b *rxBatch) receiveListed(now time.Time, wall int64) {
 	b.list()
 	for round := 0; len(b.pending) > 0; round++ {
 		// Two datagrams at once are common (10 ms packets, a late packet and its
@@ -397,12 +444,6 @@ func (b *rxBatch) receive(list []*Session) {
 			break
 		}
 		b.list() // the sockets that still hold data
-	}
-	for _, s := range list {
-		if x := s.rxs; !now.Before(x.nextHK) {
-			s.housekeep(now, x.st.dtmf)
-			x.nextHK = now.Add(housekeepEvery)
-		}
 	}
 	// Hold no session that may close before the next tick.
 	clear(b.pending)
@@ -536,6 +577,12 @@ func (b *rxBatch) close() {
 	b.uring.close()
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
+	if b.ms != nil {
+		b.ms.close()
+		b.ms = nil
+		close(b.msDone)
+		b.msSlots, b.msFree, b.msArm, b.msCancel = nil, nil, nil, nil
+	}
 	if b.epfd >= 0 {
 		syscall.Close(b.epfd)
 		b.epfd = -1

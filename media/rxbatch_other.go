@@ -27,3 +27,5 @@ func (b *rxBatch) close()                             {}
 
 func (b *rxBatch) register(*Session) error { return errors.ErrUnsupported }
 func (b *rxBatch) unregister(*Session)     {}
+
+func lockForMultishot(*rxBatch) error { return errors.ErrUnsupported }

@@ -3,6 +3,7 @@
 package media
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"syscall"
@@ -17,8 +18,9 @@ import (
 // shard; only the shard's goroutine touches a ring.
 
 const (
-	sysIOURingSetup = 425
-	sysIOURingEnter = 426
+	sysIOURingSetup    = 425
+	sysIOURingEnter    = 426
+	sysIOURingRegister = 427
 
 	ioringOpSendmsg      = 9
 	ioringOpRecvmsg      = 10
@@ -61,7 +63,10 @@ type ioURingSQE struct {
 	len      uint32
 	msgFlags uint32
 	userData uint64 // the index of the packet in the batch's queue
-	_        [3]uint64
+	bufGroup uint16 // with IOSQE_BUFFER_SELECT: the provided-buffer ring to read into
+	_        uint16
+	_        uint32
+	_        [2]uint64
 }
 
 // ioURingCQE is struct io_uring_cqe.
@@ -79,6 +84,7 @@ type uring struct {
 	sqeMem []byte
 
 	sqTail, sqMask *uint32
+	sqFlags        *uint32 // IORING_SQ_TASKRUN and friends, written by the kernel
 	sqArray        []uint32
 	sqes           []ioURingSQE
 	cqHead, cqTail *uint32
@@ -90,14 +96,20 @@ type uring struct {
 // setup creates the ring with room for entries submissions (a power of two) and maps
 // it. On failure nothing stays open.
 func (r *uring) setup(entries uint32) error {
-	r.fd = -1
-	var p ioURingParams
-	p.flags = ioringSetupSubmitAll
-	fd, _, errno := syscall.Syscall(sysIOURingSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
-	if errno == syscall.EINVAL { // before Linux 5.18: no IORING_SETUP_SUBMIT_ALL
-		p = ioURingParams{}
-		fd, _, errno = syscall.Syscall(sysIOURingSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
+	err := r.setupWith(entries, 0, ioringSetupSubmitAll)
+	if errors.Is(err, syscall.EINVAL) { // before Linux 5.18: no IORING_SETUP_SUBMIT_ALL
+		err = r.setupWith(entries, 0, 0)
 	}
+	return err
+}
+
+// setupWith creates the ring with the given setup flags (cqEntries is the completion
+// ring's size when flags hold ioringSetupCQSize) and maps it. On failure nothing stays
+// open.
+func (r *uring) setupWith(entries, cqEntries, flags uint32) error {
+	r.fd = -1
+	p := ioURingParams{flags: flags, cqEntries: cqEntries}
+	fd, _, errno := syscall.Syscall(sysIOURingSetup, uintptr(entries), uintptr(unsafe.Pointer(&p)), 0)
 	if errno != 0 {
 		return fmt.Errorf("media: io_uring_setup: %w", errno)
 	}
@@ -125,6 +137,7 @@ func (r *uring) setup(entries uint32) error {
 	sq, cq := unsafe.Pointer(&r.sqMem[0]), unsafe.Pointer(&r.cqMem[0])
 	r.sqTail = (*uint32)(unsafe.Add(sq, p.sqOff.tail))
 	r.sqMask = (*uint32)(unsafe.Add(sq, p.sqOff.ringMask))
+	r.sqFlags = (*uint32)(unsafe.Add(sq, p.sqOff.flags))
 	r.sqArray = unsafe.Slice((*uint32)(unsafe.Add(sq, p.sqOff.array)), p.sqEntries)
 	r.sqes = unsafe.Slice((*ioURingSQE)(unsafe.Pointer(&r.sqeMem[0])), p.sqEntries)
 	r.cqHead = (*uint32)(unsafe.Add(cq, p.cqOff.head))
@@ -143,6 +156,13 @@ func (r *uring) push(e ioURingSQE) {
 	r.sqes[idx] = e
 	r.sqArray[idx] = idx
 	atomic.StoreUint32(r.sqTail, tail+1)
+}
+
+// getEvents submits n entries and runs the ring's deferred work (a DEFER_TASKRUN ring
+// does its reads only here) without waiting for a completion.
+func (r *uring) getEvents(n int) (int, syscall.Errno) {
+	got, _, errno := syscall.Syscall6(sysIOURingEnter, uintptr(r.fd), uintptr(n), 0, ioringEnterGetEvents, 0, 0)
+	return int(got), errno
 }
 
 // enter submits n entries and, with wait, waits for at least one completion.

@@ -121,9 +121,10 @@ func TestCallsShowSIPMessages(t *testing.T) {
 		"← INVITE", "→ 100 Trying (INVITE)", "→ 200 OK (INVITE)", "← ACK", "← BYE", "→ 200 OK (BYE)",
 	}
 	var out string
-	waitFor(t, 10*time.Second, "the call's SIP messages in its timeline", func() bool {
+	waitFor(t, 10*time.Second, "the call's SIP messages and quality summary in its timeline", func() bool {
 		out = callsShow(t, dataDir, id)
-		return strings.Contains(out, "→ 200 OK (BYE)")
+		// The summary is written once the media session has closed, after the 200.
+		return strings.Contains(out, "→ 200 OK (BYE)") && strings.Contains(out, "summary")
 	})
 	requireInOrder(t, out, want...)
 	if strings.Contains(out, "OPTIONS") {
