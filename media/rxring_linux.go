@@ -37,20 +37,20 @@ import (
 // fails later, the shard falls back to that listing with one recvmsg per read.
 
 const (
-	ioringOpAsyncCancel      = 14
-	ioringRegisterPbufRing   = 22
-	ioringSetupCQSize        = 1 << 3
-	ioringSetupTaskrunFlag   = 1 << 9
-	ioringSetupSingleIssuer  = 1 << 12
-	ioringSetupDeferTaskrun  = 1 << 13
-	ioringSQTaskrun          = 1 << 2
-	iosqeBufferSelect        = 1 << 5
-	ioringRecvMultishot      = 1 << 1
-	ioringCQEFBuffer         = 1 << 0
-	ioringCQEFMore           = 1 << 1
-	ioringCQEBufferShift     = 16
-	msGroup                  = 0 // the shard's one provided-buffer group
-	msCancelTag       uint64 = 1 << 63
+	ioringOpAsyncCancel            = 14
+	ioringRegisterPbufRing         = 22
+	ioringSetupCQSize              = 1 << 3
+	ioringSetupTaskrunFlag         = 1 << 9
+	ioringSetupSingleIssuer        = 1 << 12
+	ioringSetupDeferTaskrun        = 1 << 13
+	ioringSQTaskrun                = 1 << 2
+	iosqeBufferSelect              = 1 << 5
+	ioringRecvMultishot            = 1 << 1
+	ioringCQEFBuffer               = 1 << 0
+	ioringCQEFMore                 = 1 << 1
+	ioringCQEBufferShift           = 16
+	msGroup                        = 0 // the shard's one provided-buffer group
+	msCancelTag             uint64 = 1 << 63
 
 	// msBuffers is how many datagrams the kernel can read before the shard hands the
 	// buffers back; they are handed back after every pass of a tick, so a pass that
