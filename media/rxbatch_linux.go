@@ -223,6 +223,7 @@ type rxBatch struct {
 	msCancel   []uint64 // keys whose read the next pass cancels
 	msOut      []msEntry
 	msComplete func(c *ioURingCQE)
+	msRearmed  uint64 // reads that ended on their own and were armed again
 }
 
 // newRxBatch sets up a receive ring and proves, on loopback sockets of its own, that

@@ -404,3 +404,38 @@ func TestMultishotReceiveRunningClock(t *testing.T) {
 		t.Errorf("after another call closed, call 1 read %d of %d packets", got, packets+1)
 	}
 }
+
+// TestMultishotReceiveOutOfBuffers: more datagrams waiting on more sockets than one
+// pass has buffers for: the reads that find none end (ENOBUFS) and are armed again
+// once the pass gives the buffers back; every datagram is read.
+func TestMultishotReceiveOutOfBuffers(t *testing.T) {
+	const calls, each = 16, 40 // 640 datagrams, 32 a socket per read: over msBuffers a pass
+	ss, prs := batchedReceivers(t, calls, Config{}, true)
+	readTick(ss[0]) // arms the reads
+	for range each {
+		for i, s := range ss {
+			prs[i].sendAudio(s.LocalAddr())
+		}
+	}
+	for i := 0; ; i++ {
+		done := true
+		for _, s := range ss {
+			done = done && s.Stats().PacketsReceived == each
+		}
+		if done {
+			break
+		}
+		if i == 20 {
+			t.Fatalf("not every datagram read after 20 ticks: %d of %d on the first call", ss[0].Stats().PacketsReceived, each)
+		}
+		readTick(ss[0])
+	}
+	for i, s := range ss {
+		if g := s.Stats().Garbage; g != 0 {
+			t.Errorf("call %d: %d packets counted as garbage", i, g)
+		}
+	}
+	if ss[0].shard.rx.msRearmed == 0 {
+		t.Error("no read ran out of buffers: the test did not test that")
+	}
+}
