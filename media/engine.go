@@ -73,15 +73,14 @@ const (
 const (
 	// ReceiveBatchingAuto lets the media clock read every call's RTP socket once per
 	// tick through io_uring where the kernel allows it (the self-test at start proves
-	// non-blocking reads and arrival timestamps), else a goroutine per call reads.
-	// Where the kernel has multishot reads and deferred task work (Linux 6.1), each
-	// socket's read stays armed and a tick only collects what came (rxring_linux.go);
-	// otherwise an epoll listing says which sockets to read.
+	// non-blocking reads and arrival timestamps), else a goroutine per call reads: an
+	// epoll listing says which sockets hold data, one submission reads them.
 	ReceiveBatchingAuto = "auto"
-	// ReceiveBatchingPoll is auto without multishot reads: the epoll listing and one
-	// read entry per datagram, for a kernel whose multishot reads misbehave and for
-	// comparing the two.
-	ReceiveBatchingPoll = "poll"
+	// ReceiveBatchingMultishot is auto with each socket's read armed for good where
+	// the kernel has multishot reads and deferred task work (Linux 6.1): a tick only
+	// collects what came, without the listing (rxring_linux.go). It cost the same CPU
+	// as auto on the benchmark machine (bench/PROFILE.md), so it is not the default.
+	ReceiveBatchingMultishot = "multishot"
 	// ReceiveBatchingOff reads each call's RTP socket with a goroutine of its own.
 	ReceiveBatchingOff = "off"
 )
@@ -156,7 +155,7 @@ type Config struct {
 	// system call per outgoing packet (bench/PROFILE.md).
 	SendBatching string
 	// ReceiveBatching says how incoming RTP is read: ReceiveBatchingAuto (the
-	// default), ReceiveBatchingPoll or ReceiveBatchingOff. A receive goroutine per call costs a system call
+	// default), ReceiveBatchingMultishot or ReceiveBatchingOff. A receive goroutine per call costs a system call
 	// and a wake-up per packet, the largest share of the engine's CPU once sends were
 	// batched (bench/PROFILE.md).
 	ReceiveBatching string
@@ -230,9 +229,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("media: unknown send batching policy %q (want auto or off)", c.SendBatching))
 	}
 	switch c.ReceiveBatching {
-	case "", ReceiveBatchingAuto, ReceiveBatchingPoll, ReceiveBatchingOff:
+	case "", ReceiveBatchingAuto, ReceiveBatchingMultishot, ReceiveBatchingOff:
 	default:
-		errs = append(errs, fmt.Errorf("media: unknown receive batching policy %q (want auto, poll or off)", c.ReceiveBatching))
+		errs = append(errs, fmt.Errorf("media: unknown receive batching policy %q (want auto, multishot or off)", c.ReceiveBatching))
 	}
 	return errors.Join(errs...)
 }
@@ -350,7 +349,7 @@ func NewEngine(cfg Config, opts ...Option) (*Engine, error) {
 			e.log.Info("RTP receiving is not batched: a receive goroutine per call", "reason", err)
 		} else {
 			m.receiveBatching.Set(1)
-			e.clock.multishot = cfg.ReceiveBatching == ReceiveBatchingAuto
+			e.clock.multishot = cfg.ReceiveBatching == ReceiveBatchingMultishot
 		}
 	}
 	if !e.manual {

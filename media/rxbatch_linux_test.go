@@ -4,6 +4,8 @@ package media
 
 import (
 	"net/netip"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -345,12 +347,12 @@ func TestBatchedReceiveTickAllocates(t *testing.T) {
 	})
 }
 
-// TestMultishotReceiveRunningClock: an engine with its clock running reads with
-// multishot reads on every shard; the calls hear their callers, and a closed call's
+// TestMultishotReceiveRunningClock: an engine with its clock running and
+// receive_batching multishot reads with multishot reads on every shard; the calls hear their callers, and a closed call's
 // port is free at once (its read was cancelled before the socket closed, so no armed
 // read keeps the socket bound).
 func TestMultishotReceiveRunningClock(t *testing.T) {
-	e, _ := newTestEngine(t, Config{ClockShards: 2})
+	e, _ := newTestEngine(t, Config{ClockShards: 2, ReceiveBatching: ReceiveBatchingMultishot})
 	for i, sh := range e.clock.shards {
 		if sh.rx == nil || sh.rx.ms == nil {
 			t.Fatalf("shard %d reads without multishot reads: %v", i, e.clock.multishotErrs())
@@ -437,5 +439,58 @@ func TestMultishotReceiveOutOfBuffers(t *testing.T) {
 	}
 	if ss[0].shard.rx.msRearmed == 0 {
 		t.Error("no read ran out of buffers: the test did not test that")
+	}
+}
+
+// BenchmarkShardReceive is the CPU one shard's tick spends on its thread (getrusage
+// RUSAGE_THREAD) for 400 calls that each got one packet since the last tick, with
+// each way of reading the sockets; the callers' packets are sent from another thread
+// beforehand, so their cost is not counted. The tick also plays out and sends, alike
+// in both modes.
+func BenchmarkShardReceive(b *testing.B) {
+	const calls = 400
+	for _, m := range receiveModes {
+		b.Run(m.name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			ss, prs := batchedReceivers(b, calls, Config{PortMin: 52000, PortMax: 53998}, m.multishot)
+			for _, s := range ss {
+				s.Start()
+			}
+			send := make(chan struct{})
+			sent := make(chan struct{})
+			go func() {
+				for range send {
+					for i, s := range ss {
+						prs[i].sendAudio(s.LocalAddr())
+					}
+					sent <- struct{}{}
+				}
+			}()
+			defer close(send)
+			sh, t0, k := ss[0].shard, time.Now(), 0
+			var cpu time.Duration
+			threadCPU := func() time.Duration {
+				var ru syscall.Rusage
+				if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
+					b.Fatal(err)
+				}
+				return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			}
+			for b.Loop() {
+				send <- struct{}{}
+				<-sent
+				before := threadCPU()
+				sh.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+				cpu += threadCPU() - before
+				k++
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(k*calls), "cpu-ns/call-tick")
+			var got uint64
+			for _, s := range ss {
+				got += s.Stats().PacketsReceived
+			}
+			b.ReportMetric(float64(got)/float64(k*calls), "read/sent")
+		})
 	}
 }

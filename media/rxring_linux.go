@@ -13,11 +13,10 @@ import (
 	"unsafe"
 )
 
-// Multishot receives (Linux 6.1 and later). The epoll listing of rxbatch_linux.go costs,
-// at every tick, an epoll_wait that polls every socket that got a datagram, a map
-// lookup per listed socket, and one RECVMSG entry per read whose header the kernel
-// copies in: at 800 calls of regime (b) a fifth of the engine's CPU
-// (bench/PROFILE.md, "Multishot receives"). Here each call's socket has one RECVMSG
+// Multishot receives (Linux 6.1 and later; rtp.receive_batching: multishot). The epoll
+// listing of rxbatch_linux.go costs, at every tick, an epoll_wait that polls every
+// socket that got a datagram, a map lookup per listed socket, and one RECVMSG entry
+// per read whose header the kernel copies in. Here each call's socket has one RECVMSG
 // entry armed for good (IORING_RECV_MULTISHOT): every datagram that reaches the socket
 // is read into one of the shard's provided buffers and posted as a completion, the
 // sender's address and arrival timestamp in front of the payload. The ring is set up
@@ -35,6 +34,11 @@ import (
 // Where the kernel lacks any of it (multishot RECVMSG, provided-buffer rings, deferred
 // task work) or the self-test fails, the shard keeps the epoll listing; where the ring
 // fails later, the shard falls back to that listing with one recvmsg per read.
+//
+// Measured on the benchmark machine (bench/PROFILE.md, "Multishot receives"), it is
+// no cheaper than the listing: the kernel's deferred reads (a poll wake-up's task
+// work, then the read) cost about what the listing and the submitted reads did, and
+// the locked threads add hand-offs. So it is an option, not the default.
 
 const (
 	ioringOpAsyncCancel            = 14

@@ -41,6 +41,9 @@ const txSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 // Only the shard's goroutine uses it (tests: the goroutine that ticks).
 type txBatch struct {
 	uring
+	// sendTo: the kernel takes SEND entries with a destination (Linux 6.1), which
+	// spare it a message header and an iovec to copy in per packet; else SENDMSG.
+	sendTo   bool
 	queued   []*txSlot // the packets of this flush, by entry index
 	broken   bool      // io_uring_enter failed: every packet goes by sendmsg from now on
 	m        *Metrics
@@ -68,6 +71,12 @@ func newTxBatchSize(m *Metrics, onFail func(error), entries uint32) (*txBatch, e
 	if err := b.selfTest(); err != nil {
 		b.close()
 		return nil, err
+	}
+	// SEND with a destination: kept only if the same test passes with it (an older
+	// kernel refuses the entry with EINVAL, and the ring stays on SENDMSG).
+	b.sendTo = true
+	if err := b.selfTest(); err != nil || b.broken {
+		b.sendTo, b.broken = false, false
 	}
 	b.m, b.onFail = m, onFail
 	return b, nil
@@ -236,14 +245,27 @@ func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
 	}
 	t.iov.Base = &pkt[0]
 	t.iov.SetLen(len(pkt))
-	b.push(ioURingSQE{
-		opcode:   ioringOpSendmsg,
-		fd:       int32(t.fd),
-		addr:     uint64(uintptr(unsafe.Pointer(&t.msg))),
-		len:      1,
-		msgFlags: txSendFlags,
-		userData: uint64(len(b.queued)),
-	})
+	if b.sendTo {
+		b.push(ioURingSQE{
+			opcode:   ioringOpSend,
+			fd:       int32(t.fd),
+			off:      uint64(uintptr(unsafe.Pointer(&t.name))),
+			addr:     uint64(uintptr(unsafe.Pointer(&pkt[0]))),
+			len:      uint32(len(pkt)),
+			msgFlags: txSendFlags,
+			userData: uint64(len(b.queued)),
+			addrLen:  uint16(t.msg.Namelen),
+		})
+	} else {
+		b.push(ioURingSQE{
+			opcode:   ioringOpSendmsg,
+			fd:       int32(t.fd),
+			addr:     uint64(uintptr(unsafe.Pointer(&t.msg))),
+			len:      1,
+			msgFlags: txSendFlags,
+			userData: uint64(len(b.queued)),
+		})
+	}
 	t.queued = true
 	b.queued = append(b.queued, t)
 	return true

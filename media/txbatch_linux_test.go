@@ -102,12 +102,37 @@ func recvString(t *testing.T, c *net.UDPConn) string {
 // submissions; a ring that breaks (its descriptor gone) still delivers the queued
 // packets by sendmsg, says so once, and sends nothing through the ring afterwards.
 func TestBatchFullRingAndFailure(t *testing.T) {
+	forEachSendEntry(t, testBatchFullRingAndFailure)
+}
+
+// forEachSendEntry runs f as a subtest with each kind of send entry, which it sets
+// with setKind on the batch it made: SEND with a destination (this machine's kernel
+// must take it) and SENDMSG.
+func forEachSendEntry(t *testing.T, f func(t *testing.T, setKind func(*txBatch))) {
+	for _, sendTo := range []bool{true, false} {
+		name := "sendmsg"
+		if sendTo {
+			name = "send"
+		}
+		t.Run(name, func(t *testing.T) {
+			f(t, func(b *txBatch) {
+				if sendTo && !b.sendTo {
+					t.Fatal("the kernel refused SEND entries with a destination (Linux 6.1 and later take them)")
+				}
+				b.sendTo = sendTo
+			})
+		})
+	}
+}
+
+func testBatchFullRingAndFailure(t *testing.T, setKind func(*txBatch)) {
 	var failures []error
 	b, err := newTxBatchSize(nil, func(err error) { failures = append(failures, err) }, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.close()
+	setKind(b)
 	slots, rx := batchSockets(t, 10)
 	payload := func(i int) []byte { return []byte{'p', byte('0' + i)} }
 	for i, sl := range slots {
@@ -149,11 +174,16 @@ func TestBatchFullRingAndFailure(t *testing.T) {
 // TestBatchDestinations: an IPv4 socket reaches IPv4 (and v4-mapped) peers and refuses
 // IPv6 ones, which the session then sends the ordinary way.
 func TestBatchDestinations(t *testing.T) {
+	forEachSendEntry(t, testBatchDestinations)
+}
+
+func testBatchDestinations(t *testing.T, setKind func(*txBatch)) {
 	b, err := newTxBatchSize(nil, nil, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.close()
+	setKind(b)
 	slots, rx := batchSockets(t, 1)
 	to := rx[0].LocalAddr().(*net.UDPAddr).AddrPort()
 	mapped := netip.AddrPortFrom(netip.AddrFrom16(to.Addr().As16()), to.Port())
@@ -243,9 +273,16 @@ func TestBatchedCloseWhileTicking(t *testing.T) {
 //	go test ./media -run '^$' -bench ShardTick -benchtime 2000x
 func BenchmarkShardTick(b *testing.B) {
 	const sessions = 200
-	for _, mode := range []string{SendBatchingAuto, SendBatchingOff} {
-		b.Run(mode, func(b *testing.B) {
+	for _, name := range []string{SendBatchingAuto, "sendmsg", SendBatchingOff} {
+		b.Run(name, func(b *testing.B) {
+			mode := name
+			if name == "sendmsg" { // auto, with SENDMSG entries instead of SEND
+				mode = SendBatchingAuto
+			}
 			e, _ := newTestEngine(b, Config{PortMin: 52000, PortMax: 53998, ClockShards: 1, SendBatching: mode}, withManualClock())
+			if name == "sendmsg" {
+				e.clock.shards[0].tx.sendTo = false
+			}
 			if e.clock.batched() != (mode == SendBatchingAuto) {
 				b.Fatalf("batching %v with send_batching %s", e.clock.batched(), mode)
 			}

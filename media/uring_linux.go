@@ -24,6 +24,7 @@ const (
 
 	ioringOpSendmsg      = 9
 	ioringOpRecvmsg      = 10
+	ioringOpSend         = 26
 	ioringEnterGetEvents = 1
 	ioringSetupSubmitAll = 1 << 7
 	ioringOffSQRing      = 0
@@ -65,7 +66,8 @@ type ioURingSQE struct {
 	userData uint64 // the index of the packet in the batch's queue
 	bufGroup uint16 // with IOSQE_BUFFER_SELECT: the provided-buffer ring to read into
 	_        uint16
-	_        uint32
+	addrLen  uint16 // SEND: the length of the destination at off (addr2)
+	_        uint16
 	_        [2]uint64
 }
 

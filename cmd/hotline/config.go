@@ -232,10 +232,10 @@ type RTPConfig struct {
 	// ReceiveBatching is how incoming RTP is read: auto lets the media clock read
 	// every call's socket once per tick through io_uring where the kernel allows it
 	// (a receive goroutine per call costs a system call and a wake-up per packet,
-	// the largest share of the engine's CPU once sends were batched), with each
-	// socket's read armed for good where the kernel has multishot reads (Linux 6.1)
-	// and an epoll listing of the sockets that hold data elsewhere; poll always uses
-	// the listing; off gives each call a receive goroutine. Default: auto.
+	// the largest share of the engine's CPU once sends were batched), an epoll
+	// listing saying which sockets hold data; multishot keeps each socket's read
+	// armed instead where the kernel allows (Linux 6.1; measured no cheaper, see
+	// bench/PROFILE.md); off gives each call a receive goroutine. Default: auto.
 	ReceiveBatching string `yaml:"receive_batching"`
 	// ClockShards is how many media clock goroutines share the calls, ticking in
 	// turn over the 20 ms interval. Each tick holds its core for as long as its calls
@@ -406,9 +406,9 @@ func (c *Config) Validate() error {
 		bad("rtp.clock_shards: %d (want 1 to 64, or 0 for the default %d)", c.RTP.ClockShards, media.DefaultClockShards)
 	}
 	switch c.RTP.ReceiveBatching {
-	case "", media.ReceiveBatchingAuto, media.ReceiveBatchingPoll, media.ReceiveBatchingOff:
+	case "", media.ReceiveBatchingAuto, media.ReceiveBatchingMultishot, media.ReceiveBatchingOff:
 	default:
-		bad("rtp.receive_batching: %q (want auto, poll or off)", c.RTP.ReceiveBatching)
+		bad("rtp.receive_batching: %q (want auto, multishot or off)", c.RTP.ReceiveBatching)
 	}
 	if err := c.Store.Validate(); err != nil {
 		errs = append(errs, err)
