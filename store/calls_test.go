@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,6 +193,25 @@ func TestWriteIsAtomic(t *testing.T) {
 		}
 		if _, err := s.Call(ctx, "ok"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("a failed write left its first op behind: %v", err)
+		}
+	})
+}
+
+// TestWriteCancelled: a write whose context is cancelled applies nothing and says
+// why (the SQLite backend runs its statements without the context's cancellation
+// and checks it between operations).
+func TestWriteCancelled(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, d db) {
+		s := d.open(t, "")
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		err := s.Write(cctx, store.StartCall{Record: startRecord("gone", t0)},
+			store.CallEvent{CallID: "gone", At: t0, Kind: store.KindNote})
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("a cancelled write: err %v, want context.Canceled", err)
+		}
+		if _, err := s.Call(ctx, "gone"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a cancelled write left its call behind: %v", err)
 		}
 	})
 }
