@@ -155,9 +155,9 @@ type Config struct {
 	// system call per outgoing packet (bench/PROFILE.md).
 	SendBatching string
 	// ReceiveBatching says how incoming RTP is read: ReceiveBatchingAuto (the
-	// default), ReceiveBatchingMultishot or ReceiveBatchingOff. A receive goroutine per call costs a system call
-	// and a wake-up per packet, the largest share of the engine's CPU once sends were
-	// batched (bench/PROFILE.md).
+	// default), ReceiveBatchingMultishot or ReceiveBatchingOff. A receive goroutine
+	// per call costs a system call and a wake-up per packet, the largest share of the
+	// engine's CPU once sends were batched (bench/PROFILE.md).
 	ReceiveBatching string
 }
 
