@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"runtime/trace"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +30,8 @@ func newLoadtestCmd() *cobra.Command {
 		localIP, mode, hang string
 		jsonOut, htmlOut    string
 		cpuProfile          string
+		tracePath           string
+		traceAt, traceFor   time.Duration
 		quiet, noFail       bool
 	)
 	cmd := &cobra.Command{
@@ -70,9 +75,16 @@ loss, setup latency); --no-fail reports without failing.`,
 			if err != nil {
 				return err
 			}
+			traced, err := startTraceWindow(ctx, tracePath, traceAt, traceFor)
+			if err != nil {
+				return err
+			}
 			rep, err := loadtest.Run(ctx, cfg)
 			if perr := stopProfile(); err == nil && perr != nil {
 				return perr
+			}
+			if terr := traced(); err == nil && terr != nil {
+				return terr
 			}
 			if err != nil {
 				return err
@@ -129,8 +141,57 @@ loss, setup latency); --no-fail reports without failing.`,
 	f.BoolVar(&cfg.KeepCalls, "keep-calls", false, "include every call's record in the JSON report")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file (go tool pprof); the engine's comes from its /debug/pprof (http.pprof)")
+	f.StringVar(&tracePath, "trace", "", "write a Go execution trace of the generator itself to this file (go run ./bench/schedtrace), from --trace-at for --trace-for")
+	f.DurationVar(&traceAt, "trace-at", 0, "when the --trace window starts, after the run's start")
+	f.DurationVar(&traceFor, "trace-for", 4*time.Second, "how long the --trace window lasts")
 	f.BoolVar(&noFail, "no-fail", false, "exit 0 even when the quality criteria are not met")
 	return cmd
+}
+
+// startTraceWindow traces this process into path ("" for none) from at after now for
+// length, or until the returned function is called: which of the generator's own
+// goroutines held its core while a call's INVITE or 200 OK waited (bench/PROFILE.md).
+// The function reports a failure to start, stop or write the trace.
+func startTraceWindow(ctx context.Context, path string, at, length time.Duration) (wait func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--trace: %w", err)
+	}
+	done := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(done)
+		select {
+		case <-time.After(at):
+		case <-stop:
+			done <- f.Close()
+			return
+		case <-ctx.Done():
+			done <- f.Close()
+			return
+		}
+		if err := trace.Start(f); err != nil {
+			f.Close()
+			done <- fmt.Errorf("--trace: %w", err)
+			return
+		}
+		select {
+		case <-time.After(length):
+		case <-stop:
+		case <-ctx.Done():
+		}
+		trace.Stop()
+		if err := f.Close(); err != nil {
+			done <- fmt.Errorf("--trace: %w", err)
+		}
+	}()
+	return func() error {
+		close(stop)
+		return <-done
+	}, nil
 }
 
 // startCPUProfile profiles this process into path ("" for none) until the returned
