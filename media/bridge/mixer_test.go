@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,27 +48,41 @@ func TestMixer(t *testing.T) {
 		f.rec.take()
 	}
 	lrec.take()
-	settle(600 * time.Millisecond)
-	for i, f := range fars {
-		heard := f.rec.take()
-		for j, fr := range freqs {
-			lvl := toneLevel(heard, f.rate, fr)
-			if i != j && lvl < 0.1 {
-				t.Errorf("party %d does not hear party %d (%.0f Hz): %.2f", i, j, fr, lvl)
+	// Each party must hear the others within a few windows: on a machine busy with
+	// other tests the legs' packets come late, concealment fills in, and one window
+	// can hold more of that than of the tones. Hearing what it must not (itself, the
+	// listener) fails at once.
+	var missing []string
+	for try := 0; try < 5; try++ {
+		settle(600 * time.Millisecond)
+		missing = missing[:0]
+		for i, f := range fars {
+			heard := f.rec.take()
+			for j, fr := range freqs {
+				lvl := toneLevel(heard, f.rate, fr)
+				if i != j && lvl < 0.1 {
+					missing = append(missing, fmt.Sprintf("party %d does not hear party %d (%.0f Hz): %.2f", i, j, fr, lvl))
+				}
+				if i == j && lvl > 0.05 {
+					t.Errorf("party %d hears itself: %.2f", i, lvl)
+				}
 			}
-			if i == j && lvl > 0.05 {
-				t.Errorf("party %d hears itself: %.2f", i, lvl)
+			if lvl := toneLevel(heard, f.rate, 2500); lvl > 0.05 {
+				t.Errorf("party %d hears the listener: %.2f", i, lvl)
 			}
 		}
-		if lvl := toneLevel(heard, f.rate, 2500); lvl > 0.05 {
-			t.Errorf("party %d hears the listener: %.2f", i, lvl)
+		heard := lrec.take()
+		for j, fr := range freqs {
+			if lvl := toneLevel(heard, 8000, fr); lvl < 0.1 {
+				missing = append(missing, fmt.Sprintf("listener does not hear party %d: %.2f", j, lvl))
+			}
+		}
+		if len(missing) == 0 || t.Failed() {
+			break
 		}
 	}
-	heard := lrec.take()
-	for j, fr := range freqs {
-		if lvl := toneLevel(heard, 8000, fr); lvl < 0.1 {
-			t.Errorf("listener does not hear party %d: %.2f", j, lvl)
-		}
+	for _, m := range missing {
+		t.Error(m)
 	}
 	removeListener()
 	removeListener()
