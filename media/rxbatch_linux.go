@@ -257,14 +257,19 @@ func newRxBatch(m *Metrics, onFail func(error)) (*rxBatch, error) {
 
 // register lets the shard read s's raw socket from the next tick on.
 func (b *rxBatch) register(s *Session) error {
-	fd := s.rxs.fd
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
 	if b.ms != nil {
 		b.msRegister(s)
 		return nil
 	}
+	return b.watch(s)
+}
+
+// watch adds s's socket to the epoll listing. Under regMu.
+func (b *rxBatch) watch(s *Session) error {
+	fd := s.rxs.fd
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
 	if err := syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		return fmt.Errorf("media: watching the RTP socket: %w", err)
 	}
@@ -320,25 +325,65 @@ func (b *rxBatch) list() {
 	}
 }
 
+// testPair is a self-test's raw loopback socket and a plain socket that sends to it
+// from a known port.
+type testPair struct {
+	rx     *rawUDP
+	tx     int
+	to     syscall.Sockaddr
+	txPort int
+}
+
+// newTestPair opens a testPair on 127.0.0.1; on failure nothing stays open.
+func newTestPair() (*testPair, error) {
+	rx, err := listenRaw(netip.MustParseAddr("127.0.0.1"), 0, 1<<16)
+	if err != nil {
+		return nil, err
+	}
+	p := &testPair{rx: rx, tx: -1}
+	fail := func(err error) (*testPair, error) {
+		p.close()
+		return nil, err
+	}
+	if p.to, err = syscall.Getsockname(rx.fd); err != nil {
+		return fail(err)
+	}
+	if p.tx, err = syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0); err != nil {
+		p.tx = -1
+		return fail(err)
+	}
+	if err := syscall.Bind(p.tx, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fail(err)
+	}
+	sa, err := syscall.Getsockname(p.tx)
+	if err != nil {
+		return fail(err)
+	}
+	p.txPort = sa.(*syscall.SockaddrInet4).Port
+	return p, nil
+}
+
+// send sends d from tx to rx.
+func (p *testPair) send(d string) error { return syscall.Sendto(p.tx, []byte(d), 0, p.to) }
+
+func (p *testPair) close() {
+	p.rx.Close()
+	if p.tx >= 0 {
+		syscall.Close(p.tx)
+	}
+}
+
 // selfTest sends two datagrams to a raw loopback socket and reads them through the
 // ring, then reads the empty socket.
 func (b *rxBatch) selfTest() error {
-	rx, err := listenRaw(netip.MustParseAddr("127.0.0.1"), 0, 1<<16)
+	p, err := newTestPair()
 	if err != nil {
 		return fmt.Errorf("media: io_uring receive self-test: %w", err)
 	}
-	defer rx.Close()
-	sa, err := syscall.Getsockname(rx.fd)
-	if err != nil {
-		return fmt.Errorf("media: io_uring receive self-test: %w", err)
-	}
-	tx, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("media: io_uring receive self-test: %w", err)
-	}
-	defer syscall.Close(tx)
-	for _, p := range []string{"hotline one", "hotline two"} {
-		if err := syscall.Sendto(tx, []byte(p), 0, sa); err != nil {
+	defer p.close()
+	rx := p.rx
+	for _, d := range []string{"hotline one", "hotline two"} {
+		if err := p.send(d); err != nil {
 			return fmt.Errorf("media: io_uring receive self-test: %w", err)
 		}
 	}

@@ -289,30 +289,14 @@ func (b *rxBatch) msSelfTest(r *msRing) error {
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("media: multishot receive self-test: "+format, args...)
 	}
-	rx, err := listenRaw(netip.MustParseAddr("127.0.0.1"), 0, 1<<16)
+	p, err := newTestPair()
 	if err != nil {
 		return fail("%w", err)
 	}
-	defer rx.Close()
-	sa, err := syscall.Getsockname(rx.fd)
-	if err != nil {
-		return fail("%w", err)
-	}
-	tx, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fail("%w", err)
-	}
-	defer syscall.Close(tx)
-	if err := syscall.Bind(tx, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		return fail("%w", err)
-	}
-	txa, err := syscall.Getsockname(tx)
-	if err != nil {
-		return fail("%w", err)
-	}
-	txPort := txa.(*syscall.SockaddrInet4).Port
-	send := func(p string) error {
-		if err := syscall.Sendto(tx, []byte(p), 0, sa); err != nil {
+	defer p.close()
+	rx, txPort := p.rx, p.txPort
+	send := func(d string) error {
+		if err := p.send(d); err != nil {
 			return fail("%w", err)
 		}
 		return nil
@@ -397,6 +381,20 @@ func (b *rxBatch) msSelfTest(r *msRing) error {
 	return nil
 }
 
+// msSlotOf is the slot key names, or nil once that slot is empty or reused. Under
+// regMu.
+func (b *rxBatch) msSlotOf(key uint64) *msSlot {
+	idx := uint32(key)
+	if int(idx) >= len(b.msSlots) {
+		return nil
+	}
+	st := &b.msSlots[idx]
+	if st.s == nil || st.gen != uint32(key>>32) {
+		return nil
+	}
+	return st
+}
+
 // msRegister gives s a slot and asks the next tick to arm its read. Under regMu.
 func (b *rxBatch) msRegister(s *Session) {
 	var idx uint32
@@ -419,14 +417,13 @@ func (b *rxBatch) msRegister(s *Session) {
 // released.
 func (b *rxBatch) msUnregister(s *Session) {
 	key := s.rxs.msKey
-	idx := uint32(key)
-	if int(idx) >= len(b.msSlots) || b.msSlots[idx].s != s {
+	st := b.msSlotOf(key)
+	if st == nil || st.s != s {
 		b.regMu.Unlock()
 		return
 	}
-	st := &b.msSlots[idx]
 	if !st.armed {
-		b.msFreeSlot(idx) // never armed, or ended and waiting to be armed again
+		b.msFreeSlot(uint32(key)) // never armed, or ended and waiting to be armed again
 		b.regMu.Unlock()
 		return
 	}
@@ -479,36 +476,22 @@ func (b *rxBatch) receiveMultishot(now time.Time, wall int64) {
 func (b *rxBatch) msSubmit(r *msRing) int {
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	n := 0
-	for len(b.msCancel) > 0 && n < r.entries {
-		key := b.msCancel[0]
-		b.msCancel = b.msCancel[1:]
-		idx := uint32(key)
-		if int(idx) < len(b.msSlots) {
-			if st := &b.msSlots[idx]; st.gen == uint32(key>>32) && st.s != nil && st.armed {
-				r.cancel(key)
-				n++
-			}
+	n, k := 0, 0
+	for ; k < len(b.msCancel) && n < r.entries; k++ {
+		if st := b.msSlotOf(b.msCancel[k]); st != nil && st.armed {
+			r.cancel(b.msCancel[k])
+			n++
 		}
 	}
-	for len(b.msArm) > 0 && n < r.entries {
-		key := b.msArm[0]
-		b.msArm = b.msArm[1:]
-		idx := uint32(key)
-		if int(idx) < len(b.msSlots) {
-			if st := &b.msSlots[idx]; st.gen == uint32(key>>32) && st.s != nil && !st.armed && st.leaving == nil {
-				r.arm(st.s.rxs.fd, key)
-				st.armed = true
-				n++
-			}
+	b.msCancel = append(b.msCancel[:0], b.msCancel[k:]...)
+	for k = 0; k < len(b.msArm) && n < r.entries; k++ {
+		if st := b.msSlotOf(b.msArm[k]); st != nil && !st.armed && st.leaving == nil {
+			r.arm(st.s.rxs.fd, b.msArm[k])
+			st.armed = true
+			n++
 		}
 	}
-	if len(b.msCancel) == 0 {
-		b.msCancel = b.msCancel[:0:0]
-	}
-	if len(b.msArm) == 0 {
-		b.msArm = b.msArm[:0:0]
-	}
+	b.msArm = append(b.msArm[:0], b.msArm[k:]...)
 	return n
 }
 
@@ -525,12 +508,8 @@ func (b *rxBatch) msDeliver(r *msRing, now time.Time, wall int64) {
 		if e.key&msCancelTag != 0 {
 			continue
 		}
-		idx := uint32(e.key)
-		if int(idx) >= len(b.msSlots) {
-			continue
-		}
-		st := &b.msSlots[idx]
-		if st.s == nil || st.gen != uint32(e.key>>32) {
+		st := b.msSlotOf(e.key)
+		if st == nil {
 			continue
 		}
 		if st.leaving == nil && e.res > 0 && e.flags&ioringCQEFBuffer != 0 {
@@ -540,7 +519,7 @@ func (b *rxBatch) msDeliver(r *msRing, now time.Time, wall int64) {
 			st.armed = false
 			if st.leaving != nil {
 				close(st.leaving)
-				b.msFreeSlot(idx)
+				b.msFreeSlot(uint32(e.key))
 			} else {
 				// Out of buffers (they are back after this pass), an error the socket
 				// reported (an ICMP unreachable for a packet we sent), or a full
@@ -581,11 +560,7 @@ func (b *rxBatch) msFail(err error) {
 		case st.leaving != nil:
 			close(st.leaving)
 		default:
-			fd := st.s.rxs.fd
-			ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
-			if syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_ADD, fd, &ev) == nil {
-				b.reg[int32(fd)] = st.s
-			}
+			_ = b.watch(st.s) // a socket epoll refuses is not read, as at register
 		}
 	}
 	b.msSlots, b.msFree, b.msArm, b.msCancel = nil, nil, nil, nil
