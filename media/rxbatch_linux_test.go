@@ -17,7 +17,7 @@ import (
 var receiveModes = []struct {
 	name      string
 	multishot bool
-}{{"poll", false}, {"multishot", true}}
+}{{"listing", false}, {"multishot", true}}
 
 // forEachReceiveMode runs f as a subtest in each receive mode.
 func forEachReceiveMode(t *testing.T, f func(t *testing.T, multishot bool)) {
