@@ -57,7 +57,8 @@ type Concealer struct {
 	// Scaled constants, in samples.
 	pitchMin, pitchMax, corrLen, unit, eOverlap, ndec int
 
-	hist []int16   // the last len(hist) samples played, oldest first
+	hist []int16   // the last len(hist) samples played, a ring: the oldest at head
+	head int       // where the next sample played goes, over the oldest
 	pbuf []float32 // hist frozen at the start of an erasure; its tail smoothed
 	tail []float32 // pbuf's original last ov samples
 	ola  []float32 // the old continuation being faded out after a period change
@@ -121,6 +122,7 @@ func (c *Concealer) String() string {
 // of the previous stream is ever repeated into the next one.
 func (c *Concealer) Reset() {
 	clear(c.hist)
+	c.head = 0
 	c.erased, c.olaN, c.olaPos = 0, 0, 0
 }
 
@@ -192,17 +194,39 @@ func (c *Concealer) merge(frame []int16) {
 	}
 }
 
-// remember appends played samples to the history: two copies, as it runs
-// for every frame of every call; the conversion to float waits for an
-// erasure.
+// remember appends played samples to the history. It runs for every frame of
+// every call, so the history is a ring that takes the new samples over the
+// oldest: a frame writes its own length, where shifting the history would
+// read and write all of it, cache lines the next call's tick then misses.
+// Putting the samples in order (history) and the conversion to float wait
+// for an erasure.
 func (c *Concealer) remember(s []int16) {
 	h := c.hist
 	if len(s) >= len(h) {
-		s = s[len(s)-len(h):]
-	} else {
-		copy(h, h[len(s):])
+		copy(h, s[len(s)-len(h):])
+		c.head = 0
+		return
 	}
-	copy(h[len(h)-len(s):], s)
+	n := copy(h[c.head:], s)
+	copy(h, s[n:])
+	c.head = (c.head + len(s)) % len(h)
+}
+
+// history puts the ring in order, oldest first, and returns it: the start of
+// an erasure reads it as a signal. pbuf, which begin overwrites next, holds
+// the samples meanwhile, so this does not allocate.
+func (c *Concealer) history() []int16 {
+	if c.head != 0 {
+		h, n := c.hist, len(c.hist)
+		for i := range h {
+			c.pbuf[i] = float32(h[(c.head+i)%n])
+		}
+		for i, v := range c.pbuf[:n] {
+			h[i] = int16(v)
+		}
+		c.head = 0
+	}
+	return c.hist
 }
 
 func saturate(v float32) int16 {

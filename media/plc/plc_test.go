@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -222,7 +223,7 @@ func TestPitch(t *testing.T) {
 		for _, f0 := range []float64{80, 120, 190} {
 			c, _ := New(rate)
 			c.Good(tone(rate, f0, rate/10))
-			for i, v := range c.hist {
+			for i, v := range c.history() {
 				c.pbuf[i] = float32(v)
 			}
 			p, _ := c.findPitch()
@@ -250,4 +251,40 @@ func rms(x []int16) float64 {
 		s += float64(v) * float64(v)
 	}
 	return math.Sqrt(s / float64(max(1, len(x))))
+}
+
+// TestHistoryRing: whatever lengths the frames have (shorter than the history,
+// wrapping around its end, longer than all of it), the history an erasure starts
+// from is the last samples played, oldest first, and concealing after it gives the
+// same audio as a concealer that was fed the same signal in one piece.
+func TestHistoryRing(t *testing.T) {
+	for _, rate := range []int{8000, 16000} {
+		c, _ := New(rate)
+		n := len(c.hist)
+		var played []int16
+		r := rand.New(rand.NewPCG(1, uint64(rate)))
+		for i, size := range []int{160, 80, 1, 0, 333, 160, n - 1, n, n + 7, 160, 17, 240} {
+			frame := make([]int16, size)
+			for j := range frame {
+				frame[j] = int16(r.IntN(20000) - 10000)
+			}
+			c.Good(frame)
+			played = append(played, frame...)
+			want := played[max(0, len(played)-n):]
+			got := c.history()
+			if len(played) >= n && !slices.Equal(got, want) {
+				t.Fatalf("%d Hz, after frame %d (%d samples): the history is not the last %d samples played", rate, i, size, n)
+			}
+		}
+		last := played[len(played)-160:]
+		c.Good(last) // after history() put the ring in order: the ring's head moves on
+		whole, _ := New(rate)
+		whole.Good(append(played, last...))
+		a, b := make([]int16, 480), make([]int16, 480)
+		c.Conceal(a)
+		whole.Conceal(b)
+		if !slices.Equal(a, b) {
+			t.Errorf("%d Hz: concealment after frames differs from concealment after the same signal in one piece", rate)
+		}
+	}
 }

@@ -5,7 +5,8 @@ import "math"
 // begin starts an erasure: freeze the history, find the pitch, set up a
 // one-period segment whose wrap-around is smoothed (I.2.2) and the fade.
 func (c *Concealer) begin() {
-	for i, v := range c.hist {
+	h := c.history()
+	for i, v := range h {
 		c.pbuf[i] = float32(v)
 	}
 	c.pitch, c.voicing = c.findPitch()
@@ -20,7 +21,6 @@ func (c *Concealer) begin() {
 	// over the last period: the appendix overlap-adds the junction into
 	// delayed output, which hotline does not keep. A periodic history has
 	// no step, and the correction is nil.
-	h := c.hist
 	pred := 2*float32(h[end-1]) - float32(h[end-2])
 	c.step = pred - c.at(float64(end)-c.seg)
 	var slope float32
