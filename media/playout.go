@@ -45,7 +45,6 @@ type playout struct {
 	inband  *dtmf.Detector   // nil when the rate is not one the detector takes
 	maxDec  int              // samples one decode may produce
 	queue   []int16          // decoded PCM not yet played; len is what it holds
-	caller  []int16          // the frame handed to detectors and sinks
 	silent  []int16          // zeros: our side of a stereo frame when not sending
 	cngRun  time.Duration    // Silence filled with Opus concealment in a row
 	quiet   bool             // last SetQuiet given to jb
@@ -125,8 +124,7 @@ func (pl *playout) ensure(spf int) {
 		copy(q, pl.queue)
 		pl.queue = q
 	}
-	if cap(pl.caller) < spf {
-		pl.caller = make([]int16, spf)
+	if cap(pl.silent) < spf {
 		pl.silent = make([]int16, spf)
 		pl.bg, pl.bgEnergy = make([]int16, spf), 0
 	}
@@ -155,14 +153,15 @@ func (s *Session) playFrame(p *sessionParams, due time.Time, engine []int16) {
 		clear(pl.queue[n:])
 		synthetic = true
 	}
-	caller := pl.caller[:spf]
-	copy(caller, pl.queue)
-	rest := copy(pl.queue, pl.queue[spf:])
-	pl.queue = pl.queue[:rest]
+	// The frame is handed out where it was decoded, the head of the queue, and the
+	// queue moves up after: a copy into a frame buffer of its own would be one more
+	// buffer of every call for each tick to bring back into the cache.
 	if engine == nil {
 		engine = pl.silent[:spf]
 	}
-	s.fanOut(p, pl, caller, engine, synthetic, due)
+	s.fanOut(p, pl, pl.queue[:spf], engine, synthetic, due)
+	rest := copy(pl.queue, pl.queue[spf:])
+	pl.queue = pl.queue[:rest]
 }
 
 // fill pops one frame from the jitter buffer and appends its PCM to the queue. It

@@ -49,7 +49,7 @@ type Buffer struct {
 	slots []slot
 	free  []int32 // unused slot indices
 	order []int32 // buffered slots in playout order: by epoch, then sequence
-	out   []byte  // Frame.Payload, valid until the next Pop
+	lent  int32   // the slot whose payload the last Pop returned, or -1
 	next  []byte  // Frame.Next, valid until the next Pop
 
 	// origin anchors the receiver clock: ticks(t) counts RTP clock units
@@ -107,7 +107,8 @@ type stream struct {
 // was expected and is missing: conceal it), or Silence is set (nothing was
 // expected: play silence or comfort noise and do not conceal).
 type Frame struct {
-	// Payload is the packet's payload. It stays valid until the next Pop.
+	// Payload is the packet's payload, in the buffer's own storage: read
+	// only, and valid until the next Pop or Reset.
 	Payload []byte
 	// Lost means a packet should have been played now but is missing. The
 	// caller conceals it: decoder PLC (Opus), or the plc package for codecs
@@ -173,7 +174,7 @@ func New(cfg Config) (*Buffer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := cfg.slotCount()
+	n := cfg.slotCount() + 1 // and the one the last Pop lent out (lendHead)
 	b := &Buffer{
 		clock:     int64(cfg.ClockRate),
 		maxDelay:  cfg.MaxDelay,
@@ -183,7 +184,6 @@ func New(cfg Config) (*Buffer, error) {
 		slots:     make([]slot, n),
 		free:      make([]int32, 0, n),
 		order:     make([]int32, 0, n),
-		out:       make([]byte, cfg.MaxPacket),
 		next:      make([]byte, cfg.MaxPacket),
 	}
 	b.minTarget = b.toTicks(cfg.MinDelay)
@@ -385,6 +385,28 @@ func (b *Buffer) dropOldest() {
 // removeHead returns the head slot to the free list.
 func (b *Buffer) removeHead() {
 	b.free = append(b.free, b.order[0])
+	b.unlink()
+}
+
+// lendHead takes the head slot out of playout order but keeps it from the free list
+// until the next Pop: the Frame returned points into it, and the consumer decodes it
+// there without the lock while Push may be filling free slots. Handing out the
+// arena's bytes instead of a copy spares every call's tick a write to a buffer of its
+// own (New makes one slot more for it).
+func (b *Buffer) lendHead() {
+	b.lent = b.order[0]
+	b.unlink()
+}
+
+// giveBack returns the slot lent by the last Pop to the free list.
+func (b *Buffer) giveBack() {
+	if b.lent >= 0 {
+		b.free = append(b.free, b.lent)
+		b.lent = -1
+	}
+}
+
+func (b *Buffer) unlink() {
 	copy(b.order, b.order[1:])
 	b.order = b.order[:len(b.order)-1]
 }
@@ -434,6 +456,7 @@ func (b *Buffer) Reset() {
 func (b *Buffer) reset() {
 	b.order = b.order[:0]
 	b.free = b.free[:0]
+	b.lent = -1
 	for i := len(b.slots) - 1; i >= 0; i-- {
 		b.free = append(b.free, int32(i))
 	}

@@ -35,6 +35,7 @@ type playout struct {
 func (b *Buffer) Pop(now time.Time) Frame {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.giveBack()
 	at := b.ticks(now)
 	if b.disabled {
 		return b.popPassThrough(at)
@@ -167,7 +168,7 @@ func (b *Buffer) start(h int32) {
 func (b *Buffer) playHead(h int32, at uint32) Frame {
 	s, p := b.slots[h], &b.play
 	f := Frame{
-		Payload:   b.out[:copy(b.out, b.payload(h))],
+		Payload:   b.payload(h),
 		NewStream: p.newStream,
 		Timestamp: s.ts,
 		Duration:  b.frameDuration(),
@@ -180,7 +181,7 @@ func (b *Buffer) playHead(h int32, at uint32) Frame {
 	p.lastTS, p.lastPlayed, p.havePlayed = s.ts, s.ts, true
 	p.specRun, p.held = 0, false
 	b.stats.Played++
-	b.removeHead()
+	b.lendHead()
 	return f
 }
 
