@@ -12,7 +12,7 @@ import (
 // due at now, queueing its packets on tx when it can (nil: send them at once). It runs
 // on the clock's shard goroutine and must not block.
 type ticker interface {
-	clockTick(now time.Time, tx *txBatch)
+	clockTick(now time.Time, sh *clockShard)
 }
 
 // Clock paces the outgoing audio of every call. Instead of one time.Ticker and one
@@ -50,6 +50,11 @@ type clockShard struct {
 	// batch: a socket whose packets may be queued is closed under it (closing).
 	flushMu sync.Mutex
 	tx      *txBatch // the shard's batched sender; nil: one system call per packet
+
+	// frame is the PCM buffer each stream fills with its outgoing frame in turn during
+	// a tick (under flushMu). One buffer for the shard stays in the cache, where one
+	// per call would be one more for every tick to bring back from memory.
+	frame []int16
 
 	// receivers are the sessions whose RTP socket the shard reads at every tick
 	// (rxbatch_linux.go), from NewSession to Close; rx is the ring it reads them with.
@@ -150,7 +155,7 @@ func (s *clockShard) tick(now time.Time) {
 	defer s.flushMu.Unlock()
 	s.rx.receive(s.receivers.snapshot())
 	for _, st := range s.streams.snapshot() {
-		st.clockTick(now, s.tx)
+		st.clockTick(now, s)
 	}
 	s.tx.flush()
 }

@@ -18,7 +18,7 @@ type countingStream struct {
 	ticks []time.Time
 }
 
-func (c *countingStream) clockTick(now time.Time, _ *txBatch) {
+func (c *countingStream) clockTick(now time.Time, _ *clockShard) {
 	c.mu.Lock()
 	c.ticks = append(c.ticks, now)
 	c.mu.Unlock()
@@ -86,7 +86,7 @@ func TestClockTicksStreams(t *testing.T) {
 // slowStream takes d of (fake) time at every tick.
 type slowStream struct{ d time.Duration }
 
-func (s slowStream) clockTick(time.Time, *txBatch) { time.Sleep(s.d) }
+func (s slowStream) clockTick(time.Time, *clockShard) { time.Sleep(s.d) }
 
 // TestClockTickMetrics checks what the shards report of themselves, on synctest's
 // fake time: a tick that starts on time has no lateness and lasts as long as its

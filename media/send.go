@@ -32,9 +32,10 @@ const (
 // directly with chosen times.
 func (s *Session) tick(now time.Time) { s.clockTick(now, nil) }
 
-// clockTick is tick on the clock goroutine: the RTP packets go into the shard's batch
-// tx when there is one (the shard sends them after the tick).
-func (s *Session) clockTick(now time.Time, tx *txBatch) {
+// clockTick is tick on the clock goroutine of shard sh: the RTP packets go into the
+// shard's batch when there is one (the shard sends them after the tick), and the
+// outgoing frame is made in the shard's buffer.
+func (s *Session) clockTick(now time.Time, sh *clockShard) {
 	p := s.params.Load()
 	if p == nil {
 		return // Start before Configure: nothing to send yet
@@ -44,9 +45,11 @@ func (s *Session) clockTick(now time.Time, tx *txBatch) {
 		s.sendMu.Unlock()
 		return // a tick that raced with Close (the socket is closing), or before Start
 	}
-	s.batch = tx
+	if sh != nil {
+		s.batch, s.scratch = sh.tx, &sh.frame
+	}
 	s.advance(p, now)
-	s.batch = nil
+	s.batch, s.scratch = nil, nil
 	s.maybeReport(p, now)
 	s.sendMu.Unlock()
 	if s.tp != nil {
@@ -81,14 +84,18 @@ func (s *Session) emit(p *sessionParams, due time.Time) {
 	// The packet buffer is about to be written: a packet of an earlier frame of this
 	// tick that still waits in the batch (a late tick catching up) leaves first.
 	s.batch.free(&s.txSlot)
-	if cap(s.frame) < p.samplesPerFrame {
-		s.frame = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
+	buf := s.scratch
+	if buf == nil {
+		buf = &s.frame // ticked outside a clock shard (tests)
+	}
+	if cap(*buf) < p.samplesPerFrame {
+		*buf = make([]int16, p.samplesPerFrame) // only when ptime or codec grows
 	}
 	if s.digitOut != nil && s.emitDigit(p, due) {
 		s.playFrame(p, due, nil) // an event replaced our audio: our side is silent
 		return
 	}
-	frame := s.frame[:p.samplesPerFrame]
+	frame := (*buf)[:p.samplesPerFrame]
 	n := 0
 	var ended *playback
 	var endErr error

@@ -183,7 +183,8 @@ type Session struct {
 	batch           *txBatch    // the shard's batch during a clock tick, else nil
 	txSlot          txSlot      // this socket's entry in a batch
 	direct          txSlot      // a raw socket's packets sent outside a batch (sendMu)
-	frame           []int16
+	scratch         *[]int16    // the shard's frame buffer during a clock tick, else nil
+	frame           []int16     // the frame buffer when ticked without a shard (tests)
 	pkt             []byte
 	seq             uint16
 	ts              uint32
