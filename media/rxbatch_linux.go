@@ -43,9 +43,15 @@ import (
 
 const (
 	// rxDepth is how many datagrams a socket still listed after two rounds (a burst,
-	// a flood) yields per round: the buffers of its slot. The first two rounds read one
-	// datagram per listed socket.
+	// a flood) yields per round. The first two rounds read one datagram per listed
+	// socket.
 	rxDepth = 4
+	// rxChunk is how many reads one submission to the ring carries at most, each into
+	// a buffer of the shard's (rxBufs) that the next submission reuses once the
+	// datagrams were handed to their sessions. Buffers of each call's own would each
+	// come back from memory at every tick, for the kernel to write and then for the
+	// session to read; a chunk's (a few cache lines each, of 2 KiB) stay in the cache.
+	rxChunk = 64
 	// rxRounds bounds the rounds of one tick, so a flood on one socket costs at most
 	// about rxRounds·rxDepth reads per tick; what stays queued is read on the next
 	// tick, or dropped by the kernel when the socket's buffer fills.
@@ -121,47 +127,55 @@ func listenRaw(ip netip.Addr, port, buffer int) (*rawUDP, error) {
 // Close closes the descriptor; the session calls it once, under its shard's flush lock.
 func (r *rawUDP) Close() error { return syscall.Close(r.fd) }
 
-// rxSlot is a session's side of batched receiving: its socket, the receive state the
-// receive goroutine would own, and the buffers of one round, allocated once.
+// rxSlot is a session's side of batched receiving: its socket and the receive state
+// the receive goroutine would own.
 type rxSlot struct {
 	fd     int
 	st     *rxState
 	nextHK time.Time // next housekeeping (the shard's goroutine only)
 	listed uint64    // the rxBatch.listing that last listed the socket
 	msKey  uint64    // the session's slot in the shard's multishot table (rxring_linux.go)
-
-	msgs  [rxDepth]syscall.Msghdr
-	iov   [rxDepth]syscall.Iovec
-	names [rxDepth]syscall.RawSockaddrInet6
-	ctrl  [rxDepth][ctrlWords]uint64
-	buf   [rxDepth][receiveBuffer]byte
 }
 
 func newRxSlot(fd int, now time.Time) *rxSlot {
-	x := &rxSlot{fd: fd, st: newRxState(), nextHK: now.Add(housekeepEvery)}
-	for i := range rxDepth {
-		x.iov[i].Base = &x.buf[i][0]
-		x.iov[i].SetLen(receiveBuffer)
-		h := &x.msgs[i]
-		h.Iov = &x.iov[i]
+	return &rxSlot{fd: fd, st: newRxState(), nextHK: now.Add(housekeepEvery)}
+}
+
+// rxBufs are the message headers, addresses, timestamps and buffers of one chunk of
+// reads (rxChunk), allocated once per shard.
+type rxBufs struct {
+	msgs  [rxChunk]syscall.Msghdr
+	iov   [rxChunk]syscall.Iovec
+	names [rxChunk]syscall.RawSockaddrInet6
+	ctrl  [rxChunk][ctrlWords]uint64
+	buf   [rxChunk][receiveBuffer]byte
+}
+
+func newRxBufs() *rxBufs {
+	x := new(rxBufs)
+	for k := range rxChunk {
+		x.iov[k].Base = &x.buf[k][0]
+		x.iov[k].SetLen(receiveBuffer)
+		h := &x.msgs[k]
+		h.Iov = &x.iov[k]
 		h.Iovlen = 1
-		h.Name = (*byte)(unsafe.Pointer(&x.names[i]))
-		h.Control = (*byte)(unsafe.Pointer(&x.ctrl[i][0]))
+		h.Name = (*byte)(unsafe.Pointer(&x.names[k]))
+		h.Control = (*byte)(unsafe.Pointer(&x.ctrl[k][0]))
 	}
 	return x
 }
 
-// reset prepares buffer i's header for a read.
-func (x *rxSlot) reset(i int) {
-	h := &x.msgs[i]
+// reset prepares read k's header.
+func (x *rxBufs) reset(k int) {
+	h := &x.msgs[k]
 	h.Namelen = syscall.SizeofSockaddrInet6
 	h.SetControllen(ctrlWords * 8)
 	h.Flags = 0
 }
 
-// arrival is when buffer i's datagram reached the socket (see arrivalAt).
-func (x *rxSlot) arrival(i int, now time.Time, wall int64) time.Time {
-	return arrivalAt(unsafe.Pointer(&x.ctrl[i][0]), uint64(x.msgs[i].Controllen), now, wall)
+// arrival is when read k's datagram reached the socket (see arrivalAt).
+func (x *rxBufs) arrival(k int, now time.Time, wall int64) time.Time {
+	return arrivalAt(unsafe.Pointer(&x.ctrl[k][0]), uint64(x.msgs[k].Controllen), now, wall)
 }
 
 // arrivalAt is when a datagram reached the socket, from the SO_TIMESTAMPNS control
@@ -184,7 +198,9 @@ func arrivalAt(ctrl unsafe.Pointer, ctrlLen uint64, now time.Time, wall int64) t
 	return now.Add(-age)
 }
 
-// rxEntry is one read of a round: the session, which of its buffers, and the result.
+// rxEntry is one read of a round: the session, the how-manieth of its socket's reads
+// in the round, and the result. The read's buffers are those of the entry's place in
+// the queue (rxBufs).
 type rxEntry struct {
 	s     *Session
 	i     int
@@ -203,10 +219,13 @@ type rxBatch struct {
 	listing  uint64 // counts epoll listings, so a socket listed twice in one is read once
 	regMu    sync.Mutex
 	reg      map[int32]*Session // by descriptor: the sessions whose sockets epfd watches
-	queue    []rxEntry
+	queue    []rxEntry          // one chunk of reads, at most rxChunk
+	bufs     *rxBufs            // the buffers of the queue's reads
 	pending  []*Session
 	broken   bool // the ring failed: sockets are read with one recvmsg each from now on
 	lost     []rxEntry
+	lostBufs []*rxBufs // buffers of reads the kernel never completed: it may still write them
+	retire   bool      // bufs has lost reads: replaced after the chunk is delivered
 	m        *Metrics
 	onFail   func(error)
 	complete func(c *ioURingCQE)
@@ -242,7 +261,8 @@ func newRxBatch(m *Metrics, onFail func(error)) (*rxBatch, error) {
 	b.epfd = epfd
 	b.events = make([]syscall.EpollEvent, rxEvents)
 	b.reg = make(map[int32]*Session)
-	b.queue = make([]rxEntry, 0, b.entries)
+	b.queue = make([]rxEntry, 0, rxChunk)
+	b.bufs = newRxBufs()
 	b.complete = b.completed
 	err = b.selfTest()
 	clear(b.queue) // the test's session
@@ -417,10 +437,10 @@ func (b *rxBatch) selfTest() error {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if e.res != int32(len("hotline one")) || string(s.rxs.buf[0][:e.res]) != "hotline one" {
-		return fmt.Errorf("media: io_uring receive self-test: read %d bytes %q", e.res, s.rxs.buf[0][:max(e.res, 0)])
+	if e.res != int32(len("hotline one")) || string(b.bufs.buf[0][:e.res]) != "hotline one" {
+		return fmt.Errorf("media: io_uring receive self-test: read %d bytes %q", e.res, b.bufs.buf[0][:max(e.res, 0)])
 	}
-	if now := time.Now(); s.rxs.arrival(0, now, now.UnixNano()) == now {
+	if now := time.Now(); b.bufs.arrival(0, now, now.UnixNano()) == now {
 		return errors.New("media: io_uring receive self-test: no arrival timestamp")
 	}
 	if e, err = read(); err != nil {
@@ -477,7 +497,7 @@ func (b *rxBatch) receiveListed(now time.Time, wall int64) {
 		for start := 0; start < len(b.pending); {
 			b.queue = b.queue[:0]
 			end := start
-			for ; end < len(b.pending) && len(b.queue)+depth <= b.entries; end++ {
+			for ; end < len(b.pending) && len(b.queue)+depth <= rxChunk; end++ {
 				for i := range depth {
 					b.queue = append(b.queue, rxEntry{s: b.pending[end], i: i})
 				}
@@ -510,9 +530,12 @@ func (b *rxBatch) deliver(depth int, now time.Time, wall int64) {
 				// datagram that came meanwhile.
 				continue
 			}
-			x := e.s.rxs
-			e.s.handlePacket(x.buf[e.i][:e.res], sockaddrPort(&x.names[e.i]), x.arrival(e.i, now, wall), x.st)
+			x := b.bufs
+			e.s.handlePacket(x.buf[k+e.i][:e.res], sockaddrPort(&x.names[k+e.i]), x.arrival(k+e.i, now, wall), e.s.rxs.st)
 		}
+	}
+	if b.retire {
+		b.bufs, b.retire = newRxBufs(), false
 	}
 }
 
@@ -521,20 +544,18 @@ func (b *rxBatch) deliver(depth int, now time.Time, wall int64) {
 func (b *rxBatch) run() {
 	for k := range b.queue {
 		e := &b.queue[k]
-		e.s.rxs.reset(e.i)
+		b.bufs.reset(k)
 		e.res, e.flags, e.done = -int32(syscall.EAGAIN), 0, false
 	}
 	if b.broken {
-		b.direct(b.queue)
+		b.direct(0)
 		return
 	}
 	for k := range b.queue {
-		e := &b.queue[k]
-		x := e.s.rxs
 		b.push(ioURingSQE{
 			opcode:   ioringOpRecvmsg,
-			fd:       int32(x.fd),
-			addr:     uint64(uintptr(unsafe.Pointer(&x.msgs[e.i]))),
+			fd:       int32(b.queue[k].s.rxs.fd),
+			addr:     uint64(uintptr(unsafe.Pointer(&b.bufs.msgs[k]))),
 			len:      1,
 			msgFlags: syscall.MSG_DONTWAIT,
 			userData: uint64(k),
@@ -578,9 +599,10 @@ func (b *rxBatch) completed(c *ioURingCQE) {
 	}
 }
 
-// fail gives the ring up: entries the kernel never completed keep their sessions'
-// buffers referenced for good (the kernel may still write into them), the rest are
-// read with one recvmsg each, now and from now on.
+// fail gives the ring up: entries the kernel never completed keep their sessions and
+// the chunk's buffers referenced for good (the kernel may still write into them; the
+// shard reads into new ones after this chunk), the rest are read with one recvmsg
+// each, now and from now on.
 func (b *rxBatch) fail(err error, submitted int) {
 	b.broken = true
 	if b.onFail != nil {
@@ -590,18 +612,22 @@ func (b *rxBatch) fail(err error, submitted int) {
 		if e := b.queue[k]; !e.done {
 			b.lost = append(b.lost, e)
 			b.queue[k].res = -int32(syscall.EAGAIN)
+			if !b.retire {
+				b.lostBufs = append(b.lostBufs, b.bufs)
+				b.retire = true
+			}
 		}
 	}
-	b.direct(b.queue[submitted:])
+	b.direct(submitted)
 }
 
-// direct reads each entry's socket with one recvmsg.
-func (b *rxBatch) direct(entries []rxEntry) {
-	for k := range entries {
-		e := &entries[k]
-		x := e.s.rxs
+// direct reads the socket of each entry of the queue from the from-th on with one
+// recvmsg.
+func (b *rxBatch) direct(from int) {
+	for k := from; k < len(b.queue); k++ {
+		e := &b.queue[k]
 		for {
-			n, _, errno := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(x.fd), uintptr(unsafe.Pointer(&x.msgs[e.i])), syscall.MSG_DONTWAIT)
+			n, _, errno := syscall.Syscall(syscall.SYS_RECVMSG, uintptr(e.s.rxs.fd), uintptr(unsafe.Pointer(&b.bufs.msgs[k])), syscall.MSG_DONTWAIT)
 			if errno == syscall.EINTR {
 				continue
 			}

@@ -3,6 +3,7 @@
 package media
 
 import (
+	"flag"
 	"net/netip"
 	"runtime"
 	"syscall"
@@ -143,6 +144,60 @@ func TestBatchedReceiveBursts(t *testing.T) {
 		}
 		if v := metric(t, reg, "hotline_rtp_receive_batches_total"); v == 0 {
 			t.Error("hotline_rtp_receive_batches_total is 0")
+		}
+	})
+}
+
+// TestBatchedReceiveChunks: with more sockets holding data than one submission reads
+// (rxChunk), and bursts among them that take several rounds, every datagram reaches
+// the session whose socket it came to, from its own caller, and none is lost: the
+// shard's read buffers are reused chunk after chunk.
+func TestBatchedReceiveChunks(t *testing.T) {
+	forEachReceiveMode(t, func(t *testing.T, multishot bool) {
+		n := 2*rxChunk + 10
+		ss, prs := batchedReceivers(t, n, Config{PortMin: 52000, PortMax: 53998}, multishot)
+		for i, pr := range prs {
+			pr.ssrc, pr.seq = 0x10000+uint32(i), uint16(i*300) // each caller a stream of its own
+		}
+		want := make([]uint64, n)
+		for round := range 3 {
+			for i, s := range ss {
+				k := 1
+				if i%7 == round {
+					k = 2 + 3*round // 2, 5 or 8 at once: the later rounds read rxDepth at a time
+				}
+				for range k {
+					prs[i].sendAudio(s.LocalAddr())
+				}
+				want[i] += uint64(k)
+			}
+			for tick := 0; ; tick++ {
+				readTick(ss[0])
+				done := true
+				for i, s := range ss {
+					done = done && s.Stats().PacketsReceived >= want[i]
+				}
+				if done {
+					break
+				}
+				if tick == 10 {
+					t.Fatalf("round %d: not every datagram was read after 10 ticks", round)
+				}
+			}
+		}
+		for i, s := range ss {
+			st := s.Stats()
+			if st.PacketsReceived != want[i] || st.Garbage != 0 {
+				t.Errorf("session %d: %d packets (%d garbage), its caller sent %d", i, st.PacketsReceived, st.Garbage, want[i])
+			}
+			// Another caller's datagram, or its address, handed to this session would
+			// move the latch or show up as a change of SSRC.
+			if l := s.latched.Load(); l == nil || l.addr != prs[i].addr {
+				t.Errorf("session %d latched to %v, its caller is %v", i, l, prs[i].addr)
+			}
+			if c := s.params.Load().play.jb.Stats().SSRCChanges; c != 0 {
+				t.Errorf("session %d: %d changes of SSRC", i, c)
+			}
 		}
 	})
 }
@@ -442,18 +497,31 @@ func TestMultishotReceiveOutOfBuffers(t *testing.T) {
 	}
 }
 
+// Flags of BenchmarkShardReceive, for the cache measurements in bench/PROFILE.md
+// (bench/cachemiss.sh runs it under valgrind's cache simulator).
+var (
+	shardCalls    = flag.Int("shard-calls", 400, "BenchmarkShardReceive: calls in the shard")
+	shardValgrind = flag.Bool("shard-valgrind", false, "BenchmarkShardReceive: the run is under valgrind, tens of times slower; the jitter buffers wait 400 ms, so the slow sends do not make them conceal")
+)
+
 // BenchmarkShardReceive is the CPU one shard's tick spends on its thread (getrusage
-// RUSAGE_THREAD) for 400 calls that each got one packet since the last tick, with
-// each way of reading the sockets; the callers' packets are sent from another thread
-// beforehand, so their cost is not counted. The tick also plays out and sends, alike
-// in both modes.
+// RUSAGE_THREAD) for 400 calls (-shard-calls) that each got one packet since the last
+// tick, with each way of reading the sockets; the callers' packets are sent from
+// another thread beforehand, so their cost is not counted. The tick also plays out
+// and sends, alike in both modes. wall-ns is the tick's elapsed time per call, which
+// the thread's CPU time undercounts for small shards; concealed/call-tick says the
+// stream played out clean.
 func BenchmarkShardReceive(b *testing.B) {
-	const calls = 400
+	calls := *shardCalls
 	for _, m := range receiveModes {
 		b.Run(m.name, func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			ss, prs := batchedReceivers(b, calls, Config{PortMin: 52000, PortMax: 53998}, m.multishot)
+			cfg := Config{PortMin: 52000, PortMax: 53998}
+			if *shardValgrind {
+				cfg.Jitter.MinDelay, cfg.Jitter.MaxDelay = 400*time.Millisecond, 800*time.Millisecond
+			}
+			ss, prs := batchedReceivers(b, calls, cfg, m.multishot)
 			for _, s := range ss {
 				s.Start()
 			}
@@ -469,7 +537,7 @@ func BenchmarkShardReceive(b *testing.B) {
 			}()
 			defer close(send)
 			sh, t0, k := ss[0].shard, time.Now(), 0
-			var cpu time.Duration
+			var cpu, wall time.Duration
 			threadCPU := func() time.Duration {
 				var ru syscall.Rusage
 				if err := syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru); err != nil {
@@ -481,15 +549,20 @@ func BenchmarkShardReceive(b *testing.B) {
 				send <- struct{}{}
 				<-sent
 				before := threadCPU()
+				w0 := time.Now()
 				sh.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+				wall += time.Since(w0)
 				cpu += threadCPU() - before
 				k++
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(k*calls), "cpu-ns/call-tick")
-			var got uint64
+			b.ReportMetric(float64(wall.Nanoseconds())/float64(k*calls), "wall-ns/call-tick")
+			var got, concealed uint64
 			for _, s := range ss {
 				got += s.Stats().PacketsReceived
+				concealed += s.Stats().Concealed
 			}
+			b.ReportMetric(float64(concealed)/float64(k*calls), "concealed/call-tick")
 			b.ReportMetric(float64(got)/float64(k*calls), "read/sent")
 		})
 	}
