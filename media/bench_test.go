@@ -351,7 +351,7 @@ func BenchmarkStage(b *testing.B) {
 				r.s.sendMu.Lock()
 				defer r.s.sendMu.Unlock()
 				for b.Loop() {
-					r.s.writeRTP(r.p, r.p.PayloadType, false, r.s.ts, r.s.ts, plen, r.now)
+					r.s.writeRTP(r.p, r.s.pkt, r.p.PayloadType, false, r.s.ts, r.s.ts, plen, r.now)
 				}
 			})
 		})

@@ -214,7 +214,8 @@ func (s *Session) emitDigit(p *sessionParams, due time.Time) bool {
 		s.eng.metrics.dtmfSentRFC4733.Inc()
 	}
 	s.ts += p.tsPerFrame
-	payload := s.pkt[rtp.HeaderSize : rtp.HeaderSize+dtmf.EventSize]
+	pkt := s.packetBuf()
+	payload := pkt[rtp.HeaderSize : rtp.HeaderSize+dtmf.EventSize]
 	n, marker, done := tx.sender.Next(payload)
 	if done {
 		on := int64(DefaultDTMFSendOn) * int64(clock) / int64(time.Second)
@@ -222,7 +223,7 @@ func (s *Session) emitDigit(p *sessionParams, due time.Time) bool {
 		tx.nextStart, tx.pausing = tx.evTS+uint32(on+off), true
 	}
 	if p.canSend && n > 0 {
-		s.writeRTP(p, uint8(p.DTMFPayloadType), marker, tx.evTS, ts, n, due)
+		s.writeRTP(p, pkt, uint8(p.DTMFPayloadType), marker, tx.evTS, ts, n, due)
 	}
 	return true
 }

@@ -81,9 +81,6 @@ func (s *Session) advance(p *sessionParams, now time.Time) {
 // caller's audio is played out beside it. A playback that ends with this frame is
 // reported after the packet left, so Play returns when the audio has been sent.
 func (s *Session) emit(p *sessionParams, due time.Time) {
-	// The packet buffer is about to be written: a packet of an earlier frame of this
-	// tick that still waits in the batch (a late tick catching up) leaves first.
-	s.batch.free(&s.txSlot)
 	buf := s.scratch
 	if buf == nil {
 		buf = &s.frame // ticked outside a clock shard (tests)
@@ -132,24 +129,37 @@ func (s *Session) sendAudio(p *sessionParams, frame []int16, due time.Time) bool
 		s.marker = true // the first packet after hold starts a talk spurt
 		return false
 	}
-	plen, err := p.enc.Encode(s.pkt[rtp.HeaderSize:], frame)
+	pkt := s.packetBuf()
+	plen, err := p.enc.Encode(pkt[rtp.HeaderSize:], frame)
 	if err != nil {
 		s.eng.metrics.sendErrors.Inc()
 		return true
 	}
 	// Opus DTX: in silence the encoder returns 1–2 byte frames; they are sent as they
 	// are (RFC 7587 §3.1.3 allows either), which keeps the caller's jitter buffer fed.
-	if s.writeRTP(p, p.PayloadType, s.marker, ts, ts, plen, due) {
+	if s.writeRTP(p, pkt, p.PayloadType, s.marker, ts, ts, plen, due) {
 		s.marker = false
 	}
 	return true
 }
 
-// writeRTP sends the payload of plen octets already in s.pkt after the header, as the
-// next packet of the stream with timestamp ts; clockTS is the stream's timestamp for
-// the frame slot (an RFC 4733 event keeps its start as ts), which anchors the SR's RTP
-// time. A packet the kernel refused does not use up its sequence number.
-func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS uint32, plen int, due time.Time) bool {
+// packetBuf is where the next RTP packet is written: the next entry of the shard's
+// batch when the packet goes there, else the session's own buffer.
+func (s *Session) packetBuf() []byte {
+	if s.tp == nil {
+		if b := s.batch.buffer(&s.txSlot); b != nil {
+			return b
+		}
+	}
+	return s.pkt
+}
+
+// writeRTP sends the payload of plen octets already in pkt (from packetBuf) after the
+// header, as the next packet of the stream with timestamp ts; clockTS is the stream's
+// timestamp for the frame slot (an RFC 4733 event keeps its start as ts), which
+// anchors the SR's RTP time. A packet the kernel refused does not use up its sequence
+// number.
+func (s *Session) writeRTP(p *sessionParams, pkt []byte, pt uint8, marker bool, ts, clockTS uint32, plen int, due time.Time) bool {
 	m := s.eng.metrics
 	h := rtp.Header{
 		Marker:         marker,
@@ -158,7 +168,7 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 		Timestamp:      ts,
 		SSRC:           s.ssrc,
 	}
-	if _, err := h.MarshalTo(s.pkt); err != nil {
+	if _, err := h.MarshalTo(pkt); err != nil {
 		m.sendErrors.Inc()
 		return false
 	}
@@ -166,18 +176,19 @@ func (s *Session) writeRTP(p *sessionParams, pt uint8, marker bool, ts, clockTS 
 	var err error
 	if p.srtp != nil {
 		// RFC 3711 §3.3: encrypt and authenticate in place, just before the write.
-		if size, err = p.srtp.tx.ProtectRTP(s.pkt, size); err != nil {
+		if size, err = p.srtp.tx.ProtectRTP(pkt, size); err != nil {
 			m.sendErrors.Inc()
 			return false
 		}
 	}
 	switch {
 	case s.tp != nil:
-		err = s.tp.transmit.WriteRTP(s.pkt[:size])
-	case s.batch.queue(&s.txSlot, s.pkt[:size], s.target(p)):
-		// sent at the end of the tick; a refusal is counted there
+		err = s.tp.transmit.WriteRTP(pkt[:size])
+	case s.batch.queue(&s.txSlot, pkt[:size], s.target(p)):
+		// sent with the chunk, at the latest at the end of the tick; a refusal is
+		// counted there
 	default:
-		err = s.writeTo(s.pkt[:size], s.target(p))
+		err = s.writeTo(pkt[:size], s.target(p))
 	}
 	if err != nil {
 		m.sendErrors.Inc()

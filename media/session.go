@@ -151,7 +151,46 @@ type latch struct {
 // Lock order: cfgMu, then sendMu, then statsMu, then the clock shard's mutex; digitMu
 // and sinkMu are leaves.
 type Session struct {
-	eng       *Engine
+	// The fields every packet and every tick touch come first, together: at a few
+	// thousand calls a call's state is out of the cache by its next tick, and each
+	// cache line a tick touches is one more to bring back (bench/cachemiss.sh).
+	eng     *Engine
+	params  atomic.Pointer[sessionParams]
+	latched atomic.Pointer[latch] // written by the RTP socket's reader only
+	closed  atomic.Bool
+
+	// Send state: the clock goroutine holds sendMu for one tick; Start, Play and Close
+	// take it briefly. It is per call, so no lock on the packet path is shared by calls.
+	sendMu sync.Mutex
+	// statsMu guards rx: the RTP socket's reader updates it per packet, the clock reads
+	// it for a report every few seconds.
+	statsMu         sync.Mutex
+	player          *playback
+	removeFromClock func()
+	batch           *txBatch     // the shard's batch during a clock tick, else nil
+	scratch         *[]int16     // the shard's frame buffer during a clock tick, else nil
+	tp              *transportRx // a transport session's carrier (transport.go); nil: sockets
+	rxs             *rxSlot      // the clock shard's state for raw (below)
+	seq             uint16
+	marker          bool
+	ts              uint32
+	ssrc            uint32 // fixed at creation: read without a lock
+	nextDue         time.Time
+	digitOut        *digitJob // RFC 4733 digits being sent
+	sched           *rtcp.Scheduler
+	vadCfg          *vad.Config
+	vad             *vad.Detector
+	vadRate         int
+	sinks           atomic.Pointer[[]*entry[Sink]]
+	stereo          atomic.Pointer[[]*entry[StereoSink]]
+	lastRx          atomic.Int64 // the last accepted packet, in Engine.mono nanoseconds
+	stats           struct {
+		sent, recv, bytesSent, bytesRecv, garbage, concealed atomic.Uint64
+	}
+	txSlot txSlot // this socket in a batch: its descriptor and family lead
+	rx     rtcp.ReceiverStats
+	tx     rtcp.SenderStats
+
 	conn      *net.UDPConn
 	port      int
 	local     netip.AddrPort
@@ -160,56 +199,25 @@ type Session struct {
 	rtcpLocal netip.AddrPort
 	cname     []byte // RFC 7022 random CNAME, per session
 	log       *slog.Logger
-	tp        *transportRx // a transport session's carrier (transport.go); nil: sockets
 
 	// raw is the RTP socket when the clock shard reads it (rxbatch_linux.go; conn is
 	// nil then): rxs is the shard's state for it and removeReceiver stops the reads.
 	raw            *rawUDP
-	rxs            *rxSlot
 	removeReceiver func()
 
-	cfgMu       sync.Mutex // serialises Configure
-	params      atomic.Pointer[sessionParams]
-	latched     atomic.Pointer[latch] // written by the RTP socket's reader only
+	cfgMu       sync.Mutex            // serialises Configure
 	rtcpLatched atomic.Pointer[latch] // written by the RTCP goroutine only
-	closed      atomic.Bool
 
-	// Send state: the clock goroutine holds sendMu for one tick; Start, Play and Close
-	// take it briefly. It is per call, so no lock on the packet path is shared by calls.
-	sendMu          sync.Mutex
-	player          *playback
-	removeFromClock func()
-	shard           *clockShard // the clock shard that ticks us, from Start (a raw socket's from NewSession)
-	batch           *txBatch    // the shard's batch during a clock tick, else nil
-	txSlot          txSlot      // this socket's entry in a batch
-	direct          txSlot      // a raw socket's packets sent outside a batch (sendMu)
-	scratch         *[]int16    // the shard's frame buffer during a clock tick, else nil
-	frame           []int16     // the frame buffer when ticked without a shard (tests)
-	pkt             []byte
-	seq             uint16
-	ts              uint32
-	ssrc            uint32 // fixed at creation: read without a lock
-	marker          bool
-	nextDue         time.Time
-	digitOut        *digitJob // RFC 4733 digits being sent
-	dtmfTx          dtmfTx
-	tx              rtcp.SenderStats
-	sched           *rtcp.Scheduler
-	rtcpOut         rtcp.Compound
-	rtcpBuf         []byte
-	reportedLost    int64 // hotline_rtp_lost_packets_total already counted
-	vadCfg          *vad.Config
-	vad             *vad.Detector
-	vadRate         int
-
-	// statsMu guards rx: the RTP socket's reader updates it per packet, the clock reads
-	// it for a report every few seconds.
-	statsMu sync.Mutex
-	rx      rtcp.ReceiverStats
+	shard        *clockShard // the clock shard that ticks us, from Start (a raw socket's from NewSession)
+	direct       txSlot      // a raw socket's packets sent outside a batch (sendMu)
+	frame        []int16     // the frame buffer when ticked without a shard (tests)
+	pkt          []byte      // the packet buffer when not sending through a batch
+	dtmfTx       dtmfTx
+	rtcpOut      rtcp.Compound
+	rtcpBuf      []byte
+	reportedLost int64 // hotline_rtp_lost_packets_total already counted
 
 	sinkMu sync.Mutex // serialises writers of sinks and stereo
-	sinks  atomic.Pointer[[]*entry[Sink]]
-	stereo atomic.Pointer[[]*entry[StereoSink]]
 
 	digitMu sync.Mutex
 	merger  *dtmf.Merger
@@ -217,7 +225,6 @@ type Session struct {
 	// Times in Engine.mono nanoseconds, 0 for never.
 	started atomic.Int64 // Start
 	armed   atomic.Int64 // Start or the latest Configure: the RTP timeout counts from here
-	lastRx  atomic.Int64 // the last accepted packet
 
 	digits   chan byte
 	speech   chan SpeechEvent
@@ -226,9 +233,6 @@ type Session struct {
 	recvDone chan struct{}
 	rtcpDone chan struct{}
 
-	stats struct {
-		sent, recv, bytesSent, bytesRecv, garbage, concealed atomic.Uint64
-	}
 	final     atomic.Pointer[rtcp.Summary]
 	closeOnce sync.Once
 }
@@ -239,6 +243,9 @@ const digitBuffer = 64
 
 // rtcpBufferSize holds our compound packet (SR with one block, SDES, BYE) many times over.
 const rtcpBufferSize = 1500
+
+// rtpPacketSize bounds an RTP packet we send: a 1500-octet Ethernet frame's payload.
+const rtpPacketSize = 1500
 
 func newSession(e *Engine, conn *net.UDPConn, port int, rtcpConn *net.UDPConn, rtcpPort int, log *slog.Logger) *Session {
 	s := &Session{
@@ -251,7 +258,7 @@ func newSession(e *Engine, conn *net.UDPConn, port int, rtcpConn *net.UDPConn, r
 		rtcpLocal: netip.AddrPortFrom(e.cfg.BindIP, uint16(rtcpPort)),
 		cname:     newCNAME(),
 		log:       log,
-		pkt:       make([]byte, 1500),
+		pkt:       make([]byte, rtpPacketSize),
 		rtcpBuf:   make([]byte, rtcpBufferSize),
 		ssrc:      mrand.Uint32(), // RFC 3550 §5.1, §8: random SSRC, sequence and timestamp
 		seq:       uint16(mrand.Uint32()),

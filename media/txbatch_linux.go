@@ -22,12 +22,15 @@ import (
 // sent this way against 12.9 µs with one sendto each (bench/PROFILE.md).
 //
 // Only what the standard library offers is used: the ring is set up with raw system
-// calls and mmap. Each session owns its message header, iovec and address, allocated
-// once; a tick writes them and an entry that points at them, so the packet path still
-// allocates nothing. The kernel copies the datagram during io_uring_enter (sends on UDP
-// sockets complete inline, MSG_DONTWAIT makes a full socket buffer an error instead of a
-// deferred retry), and flush waits for every completion before it returns, so the
-// session's packet buffer is free again when the next tick writes it.
+// calls and mmap. The shard owns the packet buffers, addresses and message headers of
+// one chunk of sends (txChunk), allocated once: a session writes its packet straight
+// into the next entry's buffer (buffer), and a full chunk is sent before the next
+// packet is written, so the packet path allocates nothing and a tick keeps reusing the
+// same few cache lines instead of touching a buffer of every call. The kernel copies
+// the datagram during io_uring_enter (sends on UDP sockets complete inline,
+// MSG_DONTWAIT makes a full socket buffer an error instead of a deferred retry), and
+// flush waits for every completion before it returns, so the buffers are free again
+// for the next chunk.
 //
 // A socket's descriptor is used outside Go's reference counting, so a session closes
 // its socket only while holding its shard's flush lock (Session.Close): no entry can
@@ -37,6 +40,10 @@ import (
 // counted), never raise SIGPIPE.
 const txSendFlags = syscall.MSG_DONTWAIT | syscall.MSG_NOSIGNAL
 
+// txChunk is how many packets a batch holds before it is sent: 64 buffers of which a
+// G.711 packet uses three cache lines each.
+const txChunk = 64
+
 // txBatch is one clock shard's io_uring: the packets its tick queued, sent by flush.
 // Only the shard's goroutine uses it (tests: the goroutine that ticks).
 type txBatch struct {
@@ -44,8 +51,13 @@ type txBatch struct {
 	// sendTo: the kernel takes SEND entries with a destination (Linux 6.1), which
 	// spare it a message header and an iovec to copy in per packet; else SENDMSG.
 	sendTo   bool
-	queued   []*txSlot // the packets of this flush, by entry index
-	broken   bool      // io_uring_enter failed: every packet goes by sendmsg from now on
+	queued   []*txSlot // the sockets of this flush's packets, by entry index
+	chunk    int       // packets per flush: txChunk, or the ring's size if smaller
+	bufs     [txChunk][rtpPacketSize]byte
+	names    [txChunk]syscall.RawSockaddrInet6
+	msgs     [txChunk]syscall.Msghdr
+	iov      [txChunk]syscall.Iovec
+	broken   bool // io_uring_enter failed: every packet goes by sendmsg from now on
 	m        *Metrics
 	onFail   func(error) // told once when the ring breaks
 	complete func(c *ioURingCQE)
@@ -66,7 +78,15 @@ func newTxBatchSize(m *Metrics, onFail func(error), entries uint32) (*txBatch, e
 	if err := b.setup(entries); err != nil {
 		return nil, err
 	}
-	b.queued = make([]*txSlot, 0, b.entries)
+	b.chunk = min(txChunk, int(b.entries))
+	b.queued = make([]*txSlot, 0, b.chunk)
+	for k := range b.msgs {
+		h := &b.msgs[k]
+		h.Name = (*byte)(unsafe.Pointer(&b.names[k]))
+		h.Iov = &b.iov[k]
+		h.Iovlen = 1
+		b.iov[k].Base = &b.bufs[k][0]
+	}
 	b.complete = b.completed
 	if err := b.selfTest(); err != nil {
 		b.close()
@@ -121,8 +141,9 @@ func (b *txBatch) selfTest() error {
 	return nil
 }
 
-// txSlot is a session's side of batched sending: the message header, iovec and
-// destination of its one packet per flush, and its socket's descriptor.
+// txSlot is a session's side of sending from its own socket: the descriptor and, for
+// a packet sent at once with one sendmsg (send), its message header, iovec and
+// destination.
 type txSlot struct {
 	fd     int
 	family int // the socket's: AF_INET, or AF_INET6 (which also reaches IPv4 peers)
@@ -130,7 +151,6 @@ type txSlot struct {
 	iov    syscall.Iovec
 	name   syscall.RawSockaddrInet6 // holds a RawSockaddrInet4 for AF_INET sockets
 	ok     bool                     // init succeeded: the slot can be queued
-	queued bool                     // in the current flush
 	err    syscall.Errno            // the last failed send, for the self-test
 }
 
@@ -184,7 +204,7 @@ func (t *txSlot) ready() {
 // send sends pkt to dst from the slot's socket now, with one sendmsg: a raw socket's
 // packets that do not go through a batch. The slot must not be in a batch.
 func (t *txSlot) send(pkt []byte, dst netip.AddrPort) error {
-	if !t.ok || len(pkt) == 0 || !t.setDest(dst) {
+	if !t.ok || len(pkt) == 0 || !putAddr(&t.name, &t.msg, t.family, dst) {
 		return fmt.Errorf("media: cannot send to %s from this socket", dst)
 	}
 	t.iov.Base = &pkt[0]
@@ -201,82 +221,90 @@ func (t *txSlot) send(pkt []byte, dst netip.AddrPort) error {
 	}
 }
 
-// setDest writes dst into the slot's address in the socket's family; false for an
-// address the socket cannot reach this way (IPv6 from an IPv4 socket, a zone).
-func (t *txSlot) setDest(dst netip.AddrPort) bool {
+// putAddr writes dst into name, in the socket's family, and its length into msg; false
+// for an address the socket cannot reach this way (IPv6 from an IPv4 socket, a zone).
+func putAddr(name *syscall.RawSockaddrInet6, msg *syscall.Msghdr, family int, dst netip.AddrPort) bool {
 	a := dst.Addr()
 	if a.Zone() != "" {
 		return false
 	}
 	port := dst.Port()
-	if t.family == syscall.AF_INET {
+	if family == syscall.AF_INET {
 		a = a.Unmap()
 		if !a.Is4() {
 			return false
 		}
-		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(&t.name))
+		sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(name))
 		sa.Family = syscall.AF_INET
 		sa.Port = port<<8 | port>>8
 		sa.Addr = a.As4()
-		t.msg.Namelen = syscall.SizeofSockaddrInet4
+		msg.Namelen = syscall.SizeofSockaddrInet4
 		return true
 	}
-	t.name = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Port: port<<8 | port>>8, Addr: a.As16()}
-	t.msg.Namelen = syscall.SizeofSockaddrInet6
+	*name = syscall.RawSockaddrInet6{Family: syscall.AF_INET6, Port: port<<8 | port>>8, Addr: a.As16()}
+	msg.Namelen = syscall.SizeofSockaddrInet6
 	return true
 }
 
-// queue adds pkt for dst from the slot's socket to the batch; false means send it some
-// other way now (the batch cannot take it). pkt must stay untouched until flush: a
-// session that writes its buffer again within the tick calls free first. A full batch
-// is flushed to make room.
-func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
-	if b == nil || b.broken || !t.ok || len(pkt) == 0 {
-		return false
+// buffer returns the buffer the batch's next packet from t's socket is to be written
+// in, sending a full chunk first; nil when the batch takes no packet from t (no batch,
+// a broken one, a socket the slot does not know). The packet is then queued with
+// queue, before anything else asks for a buffer.
+func (b *txBatch) buffer(t *txSlot) []byte {
+	if b == nil || b.broken || !t.ok {
+		return nil
 	}
-	if t.queued || len(b.queued) == b.entries {
-		b.flush() // before the slot's address is rewritten
+	if len(b.queued) == b.chunk {
+		b.flush()
 		if b.broken {
-			return false
+			return nil
 		}
 	}
-	if !t.setDest(dst) {
+	return b.bufs[len(b.queued)][:]
+}
+
+// queue adds pkt for dst from the slot's socket to the batch; false means send it some
+// other way now (the batch cannot take it). pkt is either what buffer returned, written
+// in place, or any other buffer, which is copied. A full batch is sent to make room.
+func (b *txBatch) queue(t *txSlot, pkt []byte, dst netip.AddrPort) bool {
+	if len(pkt) == 0 || len(pkt) > rtpPacketSize {
 		return false
 	}
-	t.iov.Base = &pkt[0]
-	t.iov.SetLen(len(pkt))
+	buf := b.buffer(t)
+	if buf == nil {
+		return false
+	}
+	k := len(b.queued)
+	if !putAddr(&b.names[k], &b.msgs[k], t.family, dst) {
+		return false
+	}
+	if &buf[0] != &pkt[0] {
+		copy(buf, pkt)
+	}
+	b.iov[k].SetLen(len(pkt))
 	if b.sendTo {
 		b.push(ioURingSQE{
 			opcode:   ioringOpSend,
 			fd:       int32(t.fd),
-			off:      uint64(uintptr(unsafe.Pointer(&t.name))),
-			addr:     uint64(uintptr(unsafe.Pointer(&pkt[0]))),
+			off:      uint64(uintptr(unsafe.Pointer(&b.names[k]))),
+			addr:     uint64(uintptr(unsafe.Pointer(&buf[0]))),
 			len:      uint32(len(pkt)),
 			msgFlags: txSendFlags,
-			userData: uint64(len(b.queued)),
-			addrLen:  uint16(t.msg.Namelen),
+			userData: uint64(k),
+			addrLen:  uint16(b.msgs[k].Namelen),
 		})
 	} else {
 		b.push(ioURingSQE{
 			opcode:   ioringOpSendmsg,
 			fd:       int32(t.fd),
-			addr:     uint64(uintptr(unsafe.Pointer(&t.msg))),
+			addr:     uint64(uintptr(unsafe.Pointer(&b.msgs[k]))),
 			len:      1,
 			msgFlags: txSendFlags,
-			userData: uint64(len(b.queued)),
+			userData: uint64(k),
 		})
 	}
-	t.queued = true
 	b.queued = append(b.queued, t)
 	return true
-}
-
-// free makes sure t's packet buffer may be written: if t has a packet in the batch,
-// the batch is sent now.
-func (b *txBatch) free(t *txSlot) {
-	if b != nil && t.queued {
-		b.flush()
-	}
 }
 
 // flush sends every queued packet with as few io_uring_enter calls as the kernel
@@ -320,7 +348,6 @@ func (b *txBatch) completed(c *ioURingCQE) {
 		return
 	}
 	t := b.queued[c.userData]
-	t.queued = false
 	if c.res < 0 {
 		t.err = syscall.Errno(-c.res)
 		b.failed++
@@ -337,17 +364,15 @@ func (b *txBatch) fail(err error, submitted int) (failed int) {
 	if b.onFail != nil {
 		b.onFail(err)
 	}
-	for _, t := range b.queued[submitted:] {
-		if _, _, errno := syscall.Syscall(syscall.SYS_SENDMSG, uintptr(t.fd), uintptr(unsafe.Pointer(&t.msg)), txSendFlags); errno != 0 {
+	for k := submitted; k < len(b.queued); k++ {
+		t := b.queued[k]
+		if _, _, errno := syscall.Syscall(syscall.SYS_SENDMSG, uintptr(t.fd), uintptr(unsafe.Pointer(&b.msgs[k])), txSendFlags); errno != 0 {
 			t.err = errno
 			failed++
 			if b.m != nil {
 				b.m.sendErrors.Inc()
 			}
 		}
-	}
-	for _, t := range b.queued {
-		t.queued = false
 	}
 	b.queued = b.queued[:0]
 	return failed

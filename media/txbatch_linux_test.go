@@ -4,6 +4,7 @@ package media
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -169,6 +170,52 @@ func testBatchFullRingAndFailure(t *testing.T, setKind func(*txBatch)) {
 	if b.queue(slots[0], payload(0), rx[0].LocalAddr().(*net.UDPAddr).AddrPort()) {
 		t.Error("a broken ring took a packet")
 	}
+}
+
+// TestBatchChunks: packets written in place into the batch's buffers (buffer, then
+// queue) reach their own peers with their own contents when a tick has more of them
+// than one chunk, and when a socket sends twice in one chunk (a late tick catching
+// up), both go out, in order.
+func TestBatchChunks(t *testing.T) {
+	forEachSendEntry(t, func(t *testing.T, setKind func(*txBatch)) {
+		b, err := newTxBatch(nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.close()
+		setKind(b)
+		n := 2*txChunk + 5
+		slots, rx := batchSockets(t, n)
+		send := func(i int, what string) {
+			buf := b.buffer(slots[i])
+			if buf == nil {
+				t.Fatalf("no buffer for packet %d", i)
+			}
+			k := copy(buf, what)
+			if !b.queue(slots[i], buf[:k], rx[i].LocalAddr().(*net.UDPAddr).AddrPort()) {
+				t.Fatalf("packet %d not queued", i)
+			}
+		}
+		for i := range n {
+			send(i, fmt.Sprintf("first %d", i))
+			if i%10 == 0 {
+				send(i, fmt.Sprintf("second %d", i))
+			}
+		}
+		if failed := b.flush(); failed != 0 {
+			t.Fatalf("%d sends failed", failed)
+		}
+		for i := range n {
+			if got, want := recvString(t, rx[i]), fmt.Sprintf("first %d", i); got != want {
+				t.Fatalf("socket %d got %q, want %q", i, got, want)
+			}
+			if i%10 == 0 {
+				if got, want := recvString(t, rx[i]), fmt.Sprintf("second %d", i); got != want {
+					t.Fatalf("socket %d got %q second, want %q", i, got, want)
+				}
+			}
+		}
+	})
 }
 
 // TestBatchDestinations: an IPv4 socket reaches IPv4 (and v4-mapped) peers and refuses

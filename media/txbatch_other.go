@@ -23,6 +23,6 @@ func (t *txSlot) init(*net.UDPConn) error                     { return nil }
 func (t *txSlot) initRaw(*rawUDP)                             {}
 func (t *txSlot) send([]byte, netip.AddrPort) error           { return errors.ErrUnsupported }
 func (b *txBatch) queue(*txSlot, []byte, netip.AddrPort) bool { return false }
-func (b *txBatch) free(*txSlot)                               {}
+func (b *txBatch) buffer(*txSlot) []byte                      { return nil }
 func (b *txBatch) flush() int                                 { return 0 }
 func (b *txBatch) close()                                     {}
