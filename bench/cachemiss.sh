@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "cachemiss: valgrind is required (apt-get install valgrind)" >&2; exit 1; }
 CALLS=${CALLS:-900}
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$out"' EXIT
 bin=${1:-}
 if [ -z "$bin" ]; then
 	go test -c -o "$out/media.test" ./media

@@ -229,6 +229,7 @@ type rxBatch struct {
 	m        *Metrics
 	onFail   func(error)
 	complete func(c *ioURingCQE)
+	early    func(s *Session) // ticks a session whose packets a chunk delivered (clockShard.early); nil: none
 
 	// ms, once upgrade succeeded, reads the sockets with multishot reads instead of
 	// the epoll listing (rxring_linux.go). The shard's goroutine sets it (upgrade,
@@ -536,6 +537,13 @@ func (b *rxBatch) deliver(depth int, now time.Time, wall int64) {
 	}
 	if b.retire {
 		b.bufs, b.retire = newRxBufs(), false
+	}
+	if b.early != nil {
+		for k := 0; k < len(b.queue); k += depth {
+			if b.queue[k].res >= 0 {
+				b.early(b.queue[k].s)
+			}
+		}
 	}
 }
 

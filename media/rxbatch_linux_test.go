@@ -202,6 +202,35 @@ func TestBatchedReceiveChunks(t *testing.T) {
 	})
 }
 
+// TestEarlyTickOnce: a session whose packet a tick's reads delivered is ticked right
+// after its chunk, and still exactly once per tick, like the sessions that got nothing:
+// each sends one frame per 20 ms tick and plays the packets it got.
+func TestEarlyTickOnce(t *testing.T) {
+	ss, prs := batchedReceivers(t, rxChunk+3, Config{PortMin: 52000, PortMax: 53998}, false)
+	for _, s := range ss {
+		s.Start()
+	}
+	t0 := time.Now()
+	const ticks = 10
+	for k := range ticks {
+		for i, s := range ss {
+			if i%2 == 0 {
+				prs[i].sendAudio(s.LocalAddr())
+			}
+		}
+		ss[0].shard.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+	}
+	for i, s := range ss {
+		st := s.Stats()
+		if st.PacketsSent != ticks {
+			t.Errorf("session %d sent %d packets in %d ticks", i, st.PacketsSent, ticks)
+		}
+		if i%2 == 0 && st.PacketsReceived != ticks {
+			t.Errorf("session %d received %d of %d packets", i, st.PacketsReceived, ticks)
+		}
+	}
+}
+
 // TestBatchedReceiveIdle: sockets nobody sends to (calls on hold, callers that send
 // no media) cost no read at all: the shard's epoll lists no socket and its ticks enter
 // no ring until a packet comes. With multishot reads the first tick enters the ring

@@ -171,6 +171,7 @@ type Session struct {
 	scratch         *[]int16     // the shard's frame buffer during a clock tick, else nil
 	tp              *transportRx // a transport session's carrier (transport.go); nil: sockets
 	rxs             *rxSlot      // the clock shard's state for raw (below)
+	tickedAt        uint64       // the clock shard's tick that last ticked us early (clockShard.early)
 	seq             uint16
 	marker          bool
 	ts              uint32
