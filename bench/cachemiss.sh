@@ -40,7 +40,8 @@ for n in 20 60; do
 	}
 done
 python3 - "$out" "$CALLS" <<'EOF'
-import collections, sys
+import collections, signal, sys
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # | head
 out, calls = sys.argv[1], int(sys.argv[2])
 def load(path):
     events, fns, fn = None, collections.defaultdict(lambda: None), None
