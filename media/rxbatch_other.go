@@ -9,8 +9,8 @@ import (
 )
 
 // rxBatch exists on Linux only (rxbatch_linux.go): elsewhere each call has a receive
-// goroutine.
-type rxBatch struct{}
+// goroutine. newRxBatch never makes one, so early is never called.
+type rxBatch struct{ early func(*Session) }
 
 // rawUDP and rxSlot are never made where receives are not batched.
 type rawUDP struct{ fd, family int }
