@@ -9,8 +9,8 @@ import (
 )
 
 // ticker is what the media clock needs from a per-call stream: emit every frame that is
-// due at now, queueing its packets on tx when it can (nil: send them at once). It runs
-// on the clock's shard goroutine and must not block.
+// due at now, queueing its packets on the batch of shard sh when it can (sh nil, or no
+// batch: send them at once). It runs on the clock's shard goroutine and must not block.
 type ticker interface {
 	clockTick(now time.Time, sh *clockShard)
 }

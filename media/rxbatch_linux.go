@@ -19,16 +19,17 @@ import (
 // clock shard reads its calls' sockets itself, once per tick, before the calls play out
 // and send. One epoll_wait, without waiting, on the shard's own epoll instance (level
 // triggered, never waited on, so an arriving datagram wakes nobody) lists the sockets
-// that hold data; each of them gets a RECVMSG entry in the shard's receive ring and one
-// io_uring_enter reads them all. The sockets that still hold data (a burst, 10 ms
+// that hold data; each of them gets a RECVMSG entry in the shard's receive ring, and
+// one io_uring_enter reads each chunk of 64 of them into the shard's buffers. The sockets that still hold data (a burst, 10 ms
 // packets) are listed by the next epoll_wait and read in further rounds of the same
 // tick. Nothing wakes between ticks, and a socket without traffic (a call on hold, a
 // caller that sends no media) costs nothing.
 //
 // What it changes for the call, and why that is harmless:
 //   - Packets wait up to one tick in the socket. The jitter buffer is played out on the
-//     same tick, right after the receive, so it holds the same packets at playout as it
-//     did with a goroutine; only digits and RTCP are reported up to 20 ms later.
+//     same tick, right after the packet's chunk was delivered, so it holds the same
+//     packets at playout as it did with a goroutine; only digits and RTCP are reported
+//     up to 20 ms later.
 //   - Arrival times are the kernel's (SO_TIMESTAMPNS on every socket), so jitter
 //     statistics and the adaptive playout delay see when a packet arrived, not when the
 //     tick read it.
