@@ -12,7 +12,7 @@ RUN_PACKAGES  := gcc pkg-config libopus-dev libopusfile-dev libpocketsphinx-dev 
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core sox pocketsphinx-testdata prometheus postgresql chromium
 GOFLAGS_TEST  ?= -race -count=1 -timeout 20m
 
-.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-asr-corpus bench-capacity bench-sipp sipp-pcaps loadtest
+.PHONY: all build run test deps-run deps-test vet fmt-check unit e2e fuzz clean bench bench-asr bench-asr-corpus bench-capacity bench-cachemiss bench-sipp sipp-pcaps loadtest
 
 all: build
 
@@ -74,6 +74,11 @@ bench-asr-corpus: go-check deps-test
 ## about 15 min (BUDGET=15m); QUICK=1 for a few-minute smoke run
 bench-capacity: go-check deps-test
 	bench/capacity.sh
+
+## bench-cachemiss: cache misses of one call's media tick at 900 calls (CALLS=n), counted
+## by valgrind's cache simulator, per function; about 30 s (needs valgrind)
+bench-cachemiss: go-check
+	bench/cachemiss.sh
 
 ## bench-sipp: SIPp and hotline loadtest on the same load (the benchmark's regime sipp alone)
 bench-sipp: go-check deps-test
