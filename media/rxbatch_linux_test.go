@@ -221,12 +221,25 @@ func TestEarlyTickOnce(t *testing.T) {
 		ss[0].shard.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
 	}
 	for i, s := range ss {
-		st := s.Stats()
-		if st.PacketsSent != ticks {
-			t.Errorf("session %d sent %d packets in %d ticks", i, st.PacketsSent, ticks)
+		if sent := s.Stats().PacketsSent; sent != ticks {
+			t.Errorf("session %d sent %d packets in %d ticks", i, sent, ticks)
 		}
-		if i%2 == 0 && st.PacketsReceived != ticks {
-			t.Errorf("session %d received %d of %d packets", i, st.PacketsReceived, ticks)
+	}
+	// Loopback normally delivers within sendto; a few more ticks allow for a machine
+	// so loaded that it did not.
+	for k := ticks; k < ticks+5; k++ {
+		all := true
+		for i, s := range ss {
+			all = all && (i%2 != 0 || s.Stats().PacketsReceived >= ticks)
+		}
+		if all {
+			break
+		}
+		ss[0].shard.tick(t0.Add(time.Duration(k) * 20 * time.Millisecond))
+	}
+	for i, s := range ss {
+		if got := s.Stats().PacketsReceived; i%2 == 0 && got != ticks {
+			t.Errorf("session %d received %d of %d packets", i, got, ticks)
 		}
 	}
 }
