@@ -155,8 +155,8 @@ func (c *Clock) run(s *clockShard, phase time.Duration, ready func()) {
 // at now, then sends what they queued. Receiving first puts the packets that arrived
 // since the last tick in the jitter buffers before the streams play them out.
 //
-// A session that received a packet is ticked as soon as the chunk of reads it was in
-// has been delivered (early), while what the packet touched of its state is still in
+// A session that received a packet is ticked as soon as its datagrams of the chunk of
+// reads have been delivered (early), while what the packet touched of its state is still in
 // the cache, and not again in the pass over every stream: at a few thousand calls a
 // call's state would otherwise be brought back from memory twice per tick.
 func (s *clockShard) tick(now time.Time) {

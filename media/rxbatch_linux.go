@@ -27,7 +27,7 @@ import (
 //
 // What it changes for the call, and why that is harmless:
 //   - Packets wait up to one tick in the socket. The jitter buffer is played out on the
-//     same tick, right after the packet's chunk was delivered, so it holds the same
+//     same tick, right after the packet was delivered, so it holds the same
 //     packets at playout as it did with a goroutine; only digits and RTCP are reported
 //     up to 20 ms later.
 //   - Arrival times are the kernel's (SO_TIMESTAMPNS on every socket), so jitter
@@ -225,8 +225,7 @@ type rxBatch struct {
 	pending  []*Session
 	broken   bool // the ring failed: sockets are read with one recvmsg each from now on
 	lost     []rxEntry
-	lostBufs []*rxBufs // buffers of reads the kernel never completed: it may still write them
-	retire   bool      // bufs has lost reads: replaced after the chunk is delivered
+	lostBufs []*rxBufs // of reads the kernel never completed: it may still write them (the last is bufs until its chunk is delivered)
 	m        *Metrics
 	onFail   func(error)
 	complete func(c *ioURingCQE)
@@ -535,17 +534,19 @@ func (b *rxBatch) deliver(depth int, now time.Time, wall int64) {
 			x := b.bufs
 			e.s.handlePacket(x.buf[k+e.i][:e.res], sockaddrPort(&x.names[k+e.i]), x.arrival(k+e.i, now, wall), e.s.rxs.st)
 		}
-	}
-	if b.retire {
-		b.bufs, b.retire = newRxBufs(), false
-	}
-	if b.early != nil {
-		for k := 0; k < len(b.queue); k += depth {
-			if b.queue[k].res >= 0 {
-				b.early(b.queue[k].s)
-			}
+		if b.early != nil && b.queue[k].res >= 0 {
+			b.early(b.queue[k].s)
 		}
 	}
+	if b.bufsLost() {
+		b.bufs = newRxBufs() // the lost reads keep the old ones
+	}
+}
+
+// bufsLost reports whether the kernel may still write into bufs: reads it never
+// completed were given up with the ring (fail).
+func (b *rxBatch) bufsLost() bool {
+	return len(b.lostBufs) > 0 && b.lostBufs[len(b.lostBufs)-1] == b.bufs
 }
 
 // run performs the reads of b.queue, through the ring or, once it failed, one
@@ -621,9 +622,8 @@ func (b *rxBatch) fail(err error, submitted int) {
 		if e := b.queue[k]; !e.done {
 			b.lost = append(b.lost, e)
 			b.queue[k].res = -int32(syscall.EAGAIN)
-			if !b.retire {
+			if !b.bufsLost() {
 				b.lostBufs = append(b.lostBufs, b.bufs)
-				b.retire = true
 			}
 		}
 	}
