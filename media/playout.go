@@ -56,6 +56,11 @@ type playout struct {
 	bgEnergy   int64   // its energy; 0: none yet
 	bgAge      int     // frames since bg was last replaced
 
+	// While nothing hears the caller (passing), frames are popped but not decoded:
+	// passed stands for the samples queue would hold (see pass).
+	passing bool
+	passed  int
+
 	reportedLate uint64 // hotline_rtp_late_packets_total already counted
 	m            *Metrics
 }
@@ -136,7 +141,14 @@ func (pl *playout) ensure(spf int) {
 func (s *Session) playFrame(p *sessionParams, due time.Time, engine []int16) {
 	pl := p.play
 	spf := p.samplesPerFrame
+	if !s.hearsCaller(p, pl) {
+		pl.pass(s, due, spf)
+		return
+	}
 	pl.ensure(spf)
+	if pl.passing {
+		pl.resume()
+	}
 	synthetic := pl.carrySynth && len(pl.queue) > 0
 	// Every fill adds at least one sample; the bound guards against a decoder that
 	// keeps failing to produce any.
@@ -162,6 +174,53 @@ func (s *Session) playFrame(p *sessionParams, due time.Time, engine []int16) {
 	s.fanOut(p, pl, pl.queue[:spf], engine, synthetic, due)
 	rest := copy(pl.queue, pl.queue[spf:])
 	pl.queue = pl.queue[:rest]
+}
+
+// hearsCaller reports whether anything takes the caller's audio: the in-band DTMF
+// detector, the VAD, a sink (a recognizer, a recording, a bridge to an agent). The
+// caller holds sendMu.
+func (s *Session) hearsCaller(p *sessionParams, pl *playout) bool {
+	return (p.inband && pl.inband != nil) || s.vadCfg != nil ||
+		len(*s.sinks.Load()) > 0 || len(*s.stereo.Load()) > 0
+}
+
+// pass plays one frame that nothing hears: an IVR that waits for RFC 4733 digits, or
+// plays a prompt without listening, has no use for the caller's PCM, and decoding it
+// and keeping the concealer's history was a tenth of a G.711 call's tick
+// (bench/PROFILE.md, "Audio nobody hears"). The jitter buffer still gives up what is
+// due, so its statistics, delay and digits go on as before, and a lost frame still
+// counts as concealed; only the samples are not made. passed counts what queue would
+// hold, so a caller whose packet time differs from ours is popped at the same pace.
+func (pl *playout) pass(s *Session, due time.Time, spf int) {
+	if !pl.passing {
+		pl.passing, pl.passed = true, len(pl.queue)
+		pl.queue = pl.queue[:0]
+	}
+	for i := 0; pl.passed < spf && i < 32; i++ {
+		f := pl.jb.Pop(due)
+		n := int(int64(f.Duration) * int64(pl.rate) / int64(time.Second))
+		if n <= 0 || n > pl.maxDec {
+			n = min(spf, pl.maxDec)
+		}
+		if f.Lost {
+			pl.m.concealed.Inc()
+			s.stats.concealed.Add(1)
+		}
+		pl.passed += n
+	}
+	pl.passed = max(pl.passed-spf, 0)
+}
+
+// resume starts decoding again when something begins to hear the caller. What the
+// queue stood for while passing becomes silence, and the decoder and the concealer
+// start afresh as for a new stream: their state is of audio from before the pause.
+func (pl *playout) resume() {
+	n := min(pl.passed, cap(pl.queue))
+	pl.queue = pl.queue[:n]
+	clear(pl.queue)
+	pl.carrySynth = n > 0
+	pl.passing, pl.passed = false, 0
+	pl.resetStream()
 }
 
 // fill pops one frame from the jitter buffer and appends its PCM to the queue. It

@@ -287,3 +287,55 @@ func TestVADNetworkGaps(t *testing.T) {
 		t.Fatalf("events %v, want speech start then end after the caller stopped", ev)
 	}
 }
+
+// TestPlayoutUnheard: while nothing hears the caller (no sink, no VAD, no in-band
+// detector), the tick pops the jitter buffer at the caller's pace without decoding,
+// and lost frames are still counted; once a sink is added the caller's tone reaches
+// it, one frame per tick, as if it had been decoded all along.
+func TestPlayoutUnheard(t *testing.T) {
+	for _, c := range codecCases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newCallRig(t, c, rigOptions{})
+			r.loss = 20
+			const unheard, heard = 100, 150
+			for range unheard {
+				r.call()
+			}
+			pl := r.p.play
+			if pl.decUsed {
+				t.Error("the decoder ran while nothing heard the caller")
+			}
+			st := pl.jb.Stats()
+			if st.Played+st.Lost < unheard-5 || st.Buffered > 5 || st.Overflow > 0 {
+				t.Errorf("jitter buffer after %d unheard ticks: %d played, %d lost, %d buffered, %d overflowed; want it popped every tick",
+					unheard, st.Played, st.Lost, st.Buffered, st.Overflow)
+			}
+			concealed := int(r.s.Stats().Concealed)
+			if concealed < unheard/20-2 || concealed > unheard/20+2 {
+				t.Errorf("%d frames counted concealed while unheard, want about %d", concealed, unheard/20)
+			}
+
+			sink := &captureSink{}
+			r.s.AddSink(sink)
+			for range heard {
+				r.call()
+			}
+			if n := sink.count(); n != heard {
+				t.Fatalf("sink got %d frames in %d ticks", n, heard)
+			}
+			rate := c.c.SampleRate()
+			pcm := sink.audio()
+			if len(pcm) != heard*rate/50 {
+				t.Fatalf("sink got %d samples, want %d at %d Hz", len(pcm), heard*rate/50, rate)
+			}
+			assertTone(t, c.name, pcm, rate)
+			if !pl.decUsed {
+				t.Error("the decoder did not run once the caller was heard")
+			}
+			concealed = int(r.s.Stats().Concealed) - concealed
+			if concealed < heard/20-2 || concealed > heard/20+2 {
+				t.Errorf("%d frames concealed while heard, want about %d", concealed, heard/20)
+			}
+		})
+	}
+}
