@@ -60,6 +60,7 @@ type Writer struct {
 	progress    chan struct{} // closed (and replaced) when ops are finished
 	overflowing bool          // the queue went past capacity and has not drained yet
 	waiters     int           // Submits waiting for room
+	flushers    int           // Flushes waiting: the writer does not let writes gather
 	closed      bool
 	closeErr    error
 	lastWarn    time.Time
@@ -201,8 +202,8 @@ func (w *Writer) Submit(ops ...Op) error {
 }
 
 // full reports, with w.mu held, that the writer should not let writes gather: a
-// batch is ready or a Submit waits for room.
-func (w *Writer) full() bool { return len(w.queue) >= w.batch || w.waiters > 0 }
+// batch is ready, a Submit waits for room or a Flush waits.
+func (w *Writer) full() bool { return len(w.queue) >= w.batch || w.waiters > 0 || w.flushers > 0 }
 
 // waitForRoom waits, with w.mu held on entry and exit, until n more ops fit, the
 // OverflowWait passes, or Close is called (then the ops are queued anyway: they were
@@ -260,18 +261,25 @@ func (w *Writer) CreateTicket(t Ticket) (string, error) {
 // ends. `hotline calls show` right after a call and tests use it.
 func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
 	target := w.stats.Submitted
+	w.flushers++
+	defer func() { w.flushers-- }() // before the Unlock deferred above
+	select {
+	case w.wake <- struct{}{}: // a writer letting writes gather writes them now
+	default:
+	}
 	for w.stats.Written+w.stats.Failed < target {
 		progress := w.progress
 		w.mu.Unlock()
 		select {
 		case <-progress:
 		case <-ctx.Done():
+			w.mu.Lock()
 			return fmt.Errorf("store: flush: %w", ctx.Err())
 		}
 		w.mu.Lock()
 	}
-	w.mu.Unlock()
 	return nil
 }
 

@@ -503,3 +503,39 @@ func TestWriterCommitIntervalFullBatch(t *testing.T) {
 		}
 	})
 }
+
+// TestWriterFlushCutsInterval: Flush does not wait out the commit interval. A write
+// that lands while the writer lets writes gather (one came just before) is written
+// as soon as someone flushes, so `hotline calls show` right after a call answers at
+// once however long the interval.
+func TestWriterFlushCutsInterval(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeStore{}
+		w, err := store.NewWriter(f, store.WithCommitInterval(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if err := w.Submit(note(0)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // written at once: nothing came before it
+		if err := w.Submit(note(1)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // the writer lingers for the rest of the hour
+		if got := f.keys(); len(got) != 1 {
+			t.Fatalf("%d ops written before the flush, want 1 (the second one gathering)", len(got))
+		}
+		start := time.Now()
+		if err := w.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("Flush waited %v for the commit interval", d)
+		}
+		if got := f.keys(); len(got) != 2 {
+			t.Errorf("%d ops written after Flush, want 2", len(got))
+		}
+	})
+}
