@@ -134,12 +134,12 @@ type rxSlot struct {
 	fd     int
 	st     *rxState
 	nextHK time.Time // next housekeeping (the shard's goroutine only)
-	listed uint64    // the rxBatch.listing that last listed the socket
+	reg    int32     // its entry in rxBatch.reg, -1 when none (under regMu)
 	msKey  uint64    // the session's slot in the shard's multishot table (rxring_linux.go)
 }
 
 func newRxSlot(fd int, now time.Time) *rxSlot {
-	return &rxSlot{fd: fd, st: newRxState(), nextHK: now.Add(housekeepEvery)}
+	return &rxSlot{fd: fd, st: newRxState(), nextHK: now.Add(housekeepEvery), reg: -1}
 }
 
 // rxBufs are the message headers, addresses, timestamps and buffers of one chunk of
@@ -215,13 +215,19 @@ type rxEntry struct {
 // unregister from their own goroutines, under regMu.
 type rxBatch struct {
 	uring
-	epfd     int
-	events   []syscall.EpollEvent
-	listing  uint64 // counts epoll listings, so a socket listed twice in one is read once
-	regMu    sync.Mutex
-	reg      map[int32]*Session // by descriptor: the sessions whose sockets epfd watches
-	queue    []rxEntry          // one chunk of reads, at most rxChunk
-	bufs     *rxBufs            // the buffers of the queue's reads
+	epfd    int
+	events  []syscall.EpollEvent
+	listing uint64 // counts epoll listings, so a socket listed twice in one is read once
+	regMu   sync.Mutex
+	// reg are the sessions whose sockets epfd watches, each at the index its epoll
+	// event carries (in the descriptor's place), with the listing that last listed it:
+	// one dense table the listing indexes, where a map keyed by descriptor cost a hash
+	// and a probe per ready socket and the stamp in the session's own state one more
+	// cache line. free are the unused indexes.
+	reg      []rxReg
+	free     []int32
+	queue    []rxEntry // one chunk of reads, at most rxChunk
+	bufs     *rxBufs   // the buffers of the queue's reads
 	pending  []*Session
 	broken   bool // the ring failed: sockets are read with one recvmsg each from now on
 	lost     []rxEntry
@@ -246,6 +252,12 @@ type rxBatch struct {
 	msRearmed  uint64 // reads that ended on their own and were armed again
 }
 
+// rxReg is an entry of rxBatch.reg.
+type rxReg struct {
+	s      *Session // nil: free
+	listed uint64   // the rxBatch.listing that last listed the socket
+}
+
 // newRxBatch sets up a receive ring and proves, on loopback sockets of its own, that
 // its reads return datagrams with their timestamps and that a read of an empty socket
 // completes at once.
@@ -261,7 +273,6 @@ func newRxBatch(m *Metrics, onFail func(error)) (*rxBatch, error) {
 	}
 	b.epfd = epfd
 	b.events = make([]syscall.EpollEvent, rxEvents)
-	b.reg = make(map[int32]*Session)
 	b.queue = make([]rxEntry, 0, rxChunk)
 	b.bufs = newRxBufs()
 	b.complete = b.completed
@@ -289,14 +300,26 @@ func (b *rxBatch) register(s *Session) error {
 
 // watch adds s's socket to the epoll listing. Under regMu.
 func (b *rxBatch) watch(s *Session) error {
+	var idx int32
+	if n := len(b.free); n > 0 {
+		idx, b.free = b.free[n-1], b.free[:n-1]
+	} else {
+		idx = int32(len(b.reg))
+		b.reg = append(b.reg, rxReg{})
+	}
 	fd := s.rxs.fd
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(fd)}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: idx} // Fd is the event's user data
 	if err := syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		b.free = append(b.free, idx)
 		return fmt.Errorf("media: watching the RTP socket: %w", err)
 	}
-	b.reg[int32(fd)] = s
+	b.reg[idx] = rxReg{s: s}
+	s.rxs.reg = idx
 	return nil
 }
+
+// registered is how many sessions epoll watches. Under regMu.
+func (b *rxBatch) registered() int { return len(b.reg) - len(b.free) }
 
 // unregister stops the reads of s's socket; the socket is closed after it (closing the
 // descriptor takes it out of the epoll instance), between two ticks. With multishot
@@ -308,10 +331,11 @@ func (b *rxBatch) unregister(s *Session) {
 		return
 	}
 	defer b.regMu.Unlock()
-	fd := int32(s.rxs.fd)
-	if b.reg[fd] == s {
-		delete(b.reg, fd)
-		syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	if idx := s.rxs.reg; idx >= 0 && b.reg[idx].s == s {
+		syscall.EpollCtl(b.epfd, syscall.EPOLL_CTL_DEL, s.rxs.fd, nil)
+		b.reg[idx] = rxReg{}
+		b.free = append(b.free, idx)
+		s.rxs.reg = -1
 	}
 }
 
@@ -330,9 +354,12 @@ func (b *rxBatch) list() {
 		fresh := 0
 		b.regMu.Lock()
 		for _, ev := range b.events[:n] {
-			if s := b.reg[ev.Fd]; s != nil && s.rxs.listed != b.listing {
-				s.rxs.listed = b.listing
-				b.pending = append(b.pending, s)
+			if ev.Fd < 0 || int(ev.Fd) >= len(b.reg) {
+				continue
+			}
+			if r := &b.reg[ev.Fd]; r.s != nil && r.listed != b.listing {
+				r.listed = b.listing
+				b.pending = append(b.pending, r.s)
 				fresh++
 			}
 		}

@@ -252,7 +252,7 @@ func (b *rxBatch) upgrade() error {
 	}
 	b.regMu.Lock()
 	defer b.regMu.Unlock()
-	if len(b.reg) > 0 {
+	if b.registered() > 0 {
 		r.close()
 		return errors.New("media: multishot receives: sessions registered before the upgrade")
 	}

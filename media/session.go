@@ -177,6 +177,7 @@ type Session struct {
 	ts              uint32
 	ssrc            uint32 // fixed at creation: read without a lock
 	nextDue         time.Time
+	rtcpNext        time.Time // when sched's next report is due, once it started (maybeReport)
 	digitOut        *digitJob // RFC 4733 digits being sent
 	sched           *rtcp.Scheduler
 	vadCfg          *vad.Config
