@@ -128,7 +128,7 @@ func NewMetrics(reg prometheus.Registerer, ports *PortAllocator) (*Metrics, erro
 		latches: counter("hotline_rtp_latches_total",
 			"Times a session redirected its outgoing RTP to the address the caller's packets come from (symmetric RTP)."),
 		concealed: counter("hotline_media_concealed_frames_total",
-			"Received frames that were lost or late and filled by packet-loss concealment (G.711 Appendix I, or the Opus decoder); frames an RFC 4733 event replaced in the caller's stream count too."),
+			"Received frames that were lost or late at playout and filled by packet-loss concealment (G.711 Appendix I, or the Opus decoder), or that would have been while nothing hears the caller; frames an RFC 4733 event replaced in the caller's stream count too."),
 		fecRecovered: counter("hotline_media_fec_recovered_frames_total",
 			"Lost Opus frames recovered from the next packet's in-band FEC (counted in concealed frames too)."),
 		decodeError: counter("hotline_rtp_decode_errors_total",

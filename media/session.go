@@ -108,8 +108,9 @@ type Stats struct {
 	PacketsSent, PacketsReceived uint64
 	BytesSent, BytesReceived     uint64
 	Garbage                      uint64
-	// Concealed counts received frames that were lost or late and filled by
-	// concealment (PLC, Opus FEC).
+	// Concealed counts received frames that were lost or late at playout, filled by
+	// concealment (PLC, Opus FEC) when anything hears the caller and counted alike
+	// when nothing does (the frame is then not decoded at all).
 	Concealed uint64
 }
 

@@ -17,8 +17,8 @@ const (
 	// transaction under load: at 300 calls per second 25 ms already took the store's
 	// commits from about 3 per call to one per 7 calls, and 250 ms took another
 	// 0.1 ms of the engine's CPU off each call at 150 calls per second
-	// (bench/churn.sh; README, Operations). A record reaches the database at most
-	// this much later; Flush does not wait for it.
+	// (bench/churn.sh; README, Operations). Under load a record reaches the
+	// database up to this much later; Writer.Flush cuts the wait short.
 	DefaultCommitInterval = 250 * time.Millisecond
 )
 
