@@ -198,15 +198,10 @@ func (pl *playout) pass(s *Session, due time.Time, spf int) {
 	}
 	for i := 0; pl.passed < spf && i < 32; i++ {
 		f := pl.jb.Pop(due)
-		n := int(int64(f.Duration) * int64(pl.rate) / int64(time.Second))
-		if n <= 0 || n > pl.maxDec {
-			n = min(spf, pl.maxDec)
-		}
 		if f.Lost {
-			pl.m.concealed.Inc()
-			s.stats.concealed.Add(1)
+			pl.countConcealed(s)
 		}
-		pl.passed += n
+		pl.passed += pl.samples(f, spf)
 	}
 	pl.passed = max(pl.passed-spf, 0)
 }
@@ -228,10 +223,7 @@ func (pl *playout) resume() {
 // than decoded from a packet.
 func (pl *playout) fill(s *Session, due time.Time, spf int) (synthetic bool) {
 	f := pl.jb.Pop(due)
-	n := int(int64(f.Duration) * int64(pl.rate) / int64(time.Second))
-	if n <= 0 || n > pl.maxDec {
-		n = min(spf, pl.maxDec) // a duration the buffer could not infer: one of our frames
-	}
+	n := pl.samples(f, spf)
 	at := len(pl.queue)
 	tail := pl.queue[at : at+pl.maxDec]
 	synthetic = true
@@ -265,12 +257,28 @@ func (pl *playout) fill(s *Session, due time.Time, spf int) (synthetic bool) {
 	return synthetic
 }
 
+// samples is how many samples frame f stands for at the playout's rate: its duration,
+// or one of our frames (spf) when the buffer could not infer one.
+func (pl *playout) samples(f jitter.Frame, spf int) int {
+	n := int(int64(f.Duration) * int64(pl.rate) / int64(time.Second))
+	if n <= 0 || n > pl.maxDec {
+		n = min(spf, pl.maxDec)
+	}
+	return n
+}
+
+// countConcealed counts one lost frame: in hotline_media_concealed_frames_total and in
+// the call's Stats.
+func (pl *playout) countConcealed(s *Session) {
+	pl.m.concealed.Inc()
+	s.stats.concealed.Add(1)
+}
+
 // lose conceals one lost frame into out and returns its length: from the next packet's
 // in-band FEC when it is there (Opus, RFC 6716 §2.1.7), else by the decoder's own
 // concealment, else by G.711 Appendix I, else silence.
 func (pl *playout) lose(s *Session, out []int16, next []byte) int {
-	pl.m.concealed.Inc()
-	s.stats.concealed.Add(1)
+	pl.countConcealed(s)
 	if pl.fec != nil && next != nil && pl.decUsed {
 		if k, err := pl.fec.DecodeFEC(out, next); err == nil {
 			pl.m.fecRecovered.Inc()
@@ -319,7 +327,8 @@ func (pl *playout) resetStream() {
 }
 
 // fanOut hands one frame of the caller's audio to the in-band DTMF detector, the VAD
-// and the sinks. The caller holds sendMu.
+// and the sinks. The caller holds sendMu. A consumer added here must be one that
+// hearsCaller counts too, or its frames are never decoded.
 func (s *Session) fanOut(p *sessionParams, pl *playout, caller, engine []int16, synthetic bool, due time.Time) {
 	if p.inband && pl.inband != nil {
 		for _, d := range pl.inband.Process(caller) {

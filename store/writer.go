@@ -194,11 +194,18 @@ func (w *Writer) Submit(ops ...Op) error {
 	}
 	w.stats.Submitted += uint64(len(ops))
 	w.metrics.pending(len(w.queue) + w.inflight)
+	w.poke()
+	return nil
+}
+
+// poke wakes the writer goroutine without waiting: ops are queued, a Submit or a
+// Flush waits, or Close was called. wake holds one token, so pokes before the
+// goroutine looks coalesce.
+func (w *Writer) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return nil
 }
 
 // full reports, with w.mu held, that the writer should not let writes gather: a
@@ -213,10 +220,7 @@ func (w *Writer) waitForRoom(n int) {
 	defer timer.Stop()
 	w.waiters++
 	defer func() { w.waiters-- }()
-	select {
-	case w.wake <- struct{}{}: // a writer letting writes gather must take them now
-	default:
-	}
+	w.poke() // a writer letting writes gather must take them now
 	for len(w.queue)+n > w.capacity && !w.closed {
 		room := w.room
 		w.mu.Unlock()
@@ -265,10 +269,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 	target := w.stats.Submitted
 	w.flushers++
 	defer func() { w.flushers-- }() // before the Unlock deferred above
-	select {
-	case w.wake <- struct{}{}: // a writer letting writes gather writes them now
-	default:
-	}
+	// A writer letting writes gather writes them now.
+	w.poke()
 	for w.stats.Written+w.stats.Failed < target {
 		progress := w.progress
 		w.mu.Unlock()
@@ -302,10 +304,7 @@ func (w *Writer) Close() error {
 		close(w.closing)
 		close(w.room) // waiting Submits queue their ops now
 		w.room = make(chan struct{})
-		select {
-		case w.wake <- struct{}{}:
-		default:
-		}
+		w.poke()
 		limit := time.AfterFunc(w.closeLimit, func() { close(w.giveUp) })
 		defer limit.Stop()
 	}
